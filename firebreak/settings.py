@@ -1,0 +1,89 @@
+"""Settings from `FIREBREAK_*` environment variables and a `.env` file.
+
+Secrets are `SecretStr`: they print masked and never reach a log or the timeline.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FIREBREAK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where state lives.
+    home: Path = Field(default=Path(".firebreak"), description="Working directory for local state")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite (WAL) at <home>/firebreak.db"
+    )
+    playbooks_dir: Path = PROJECT_ROOT / "playbooks"
+    roles_file: Path | None = Field(
+        default=None, description="YAML binding roles to Slack channels, Jira users, PD keys"
+    )
+
+    # Playbook clock: 1.0 is real time; the demo and rehearsals run faster.
+    time_scale: float = 1.0
+
+    # Slack: sandbox unless a real token is set.
+    slack_token: SecretStr | None = None
+    slack_base_url: str | None = None
+    slack_signing_secret: SecretStr | None = None
+
+    # Jira.
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: SecretStr | None = None
+    jira_project: str = "CRISIS"
+
+    # PagerDuty Events API v2.
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_base_url: str | None = None
+    pagerduty_ca_file: Path | None = None
+
+    # API access: token -> roles. `FIREBREAK_API_TOKENS='{"secret":["lead","comms"]}'`.
+    api_tokens: dict[str, list[str]] = Field(default_factory=dict)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'firebreak.db').resolve()}"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as a printable mapping, secrets masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "********" if value.get_secret_value() else ""
+            elif name == "api_tokens":
+                out[name] = {"********": roles for roles in value.values()}
+            elif name == "database_url" and value and "@" in value:
+                out[name] = _mask_url_password(value)
+            else:
+                out[name] = str(value) if isinstance(value, Path) else value
+        out["effective_database_url"] = _mask_url_password(self.effective_database_url)
+        return out
+
+
+def _mask_url_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable URL>"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
