@@ -66,7 +66,7 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 out[name] = "********" if value.get_secret_value() else ""
             elif name == "api_tokens":
-                out[name] = {"********": roles for roles in value.values()}
+                out[name] = [f"******** -> {','.join(roles)}" for roles in value.values()]
             elif name == "database_url" and value and "@" in value:
                 out[name] = _mask_url_password(value)
             else:
