@@ -1,0 +1,22 @@
+"""`firebreak`: the command line. Each command group registers itself from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import db, demo, incident, playbook, sandbox, serve, settings, signals
+
+app = typer.Typer(
+    name="firebreak",
+    help="Crisis-response orchestration: detect a brand crisis and run its playbook.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+for module in (demo, serve, sandbox, signals, incident, playbook, settings, db):
+    module.register(app)
+
+
+if __name__ == "__main__":
+    app()
