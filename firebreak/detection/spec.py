@@ -1,0 +1,149 @@
+"""The `trigger:` block of a playbook: which signals count and which rules open an incident.
+
+Several rules may be given; any one crossing fires (they are alternatives, not a conjunction),
+and `persist`, `cooldown` and `severity` apply to whichever rule crossed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from firebreak.detection.durations import DURATION_PATTERN, format_duration, parse_duration
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["15m", "2h", "1d"]}
+    ),
+]
+
+_OPEN, _CLOSE = "${{", "}}"
+
+
+def expression_source(text: str) -> str | None:
+    """The inside of a string that is exactly one `${{ ... }}`, else None (a literal)."""
+    stripped = text.strip()
+    if stripped.startswith(_OPEN) and stripped.endswith(_CLOSE):
+        inner = stripped[len(_OPEN) : -len(_CLOSE)]
+        if _OPEN not in inner:
+            return inner.strip()
+    return None
+
+
+def _check_syntax(source: str) -> None:
+    # The expression language may not be installed yet in a partial checkout; when it is,
+    # a syntax error surfaces at load time (with the playbook's file/line) instead of at detection.
+    try:
+        from firebreak.expressions import compile_expression
+    except ImportError:
+        return
+    compile_expression(source)
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThresholdRule(_Rule):
+    """At least `count` matching signals (summed `value` for volume signals) within `within`."""
+
+    count: float = Field(gt=0)
+    within: Duration
+
+
+class SpikeRule(_Rule):
+    """Volume over `within` at least `factor` times its expected level for this time of day.
+
+    The expectation is learned over `baseline` (level) and per time-of-day slot (daily rhythm);
+    `min_count` keeps a quiet stream's tiny numbers from firing on noise.
+    """
+
+    factor: float = Field(gt=1)
+    baseline: Duration = timedelta(hours=24)
+    min_count: float = Field(default=0, ge=0)
+    within: Duration = timedelta(hours=1)
+
+
+class ReachRule(_Rule):
+    """Summed author reach (followers) of matching signals within `within` at least `total`."""
+
+    total: float = Field(gt=0)
+    within: Duration
+
+
+class NegativeShareRule(_Rule):
+    """Share of negative signals within `within` at least `share`, over at least `min_count`."""
+
+    share: float = Field(gt=0, le=1)
+    min_count: float = Field(default=1, ge=1)
+    within: Duration
+
+
+class Trigger(BaseModel):
+    """A playbook's trigger: a signal filter, one or more rules, persistence, cooldown, severity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signals: str | None = Field(
+        default=None, description="Filter expression over `signal`; all signals when absent"
+    )
+    scope: str | None = Field(
+        default=None, description="Expression naming the scope; the playbook name when absent"
+    )
+    threshold: ThresholdRule | None = None
+    spike: SpikeRule | None = None
+    reach: ReachRule | None = None
+    negative_share: NegativeShareRule | None = None
+    persist: int = Field(default=1, ge=1, description="Consecutive windows above before firing")
+    cooldown: Duration = Field(
+        default=timedelta(hours=1), description="No new alert for the same scope within this"
+    )
+    severity: str = Field(
+        default="sev2", description="A severity, or an expression over `window` giving one"
+    )
+
+    @field_validator("signals", "scope")
+    @classmethod
+    def _must_be_expression(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        source = expression_source(value)
+        if source is None:
+            raise ValueError("must be an expression written as ${{ ... }}")
+        _check_syntax(source)
+        return value
+
+    @field_validator("severity")
+    @classmethod
+    def _severity_syntax(cls, value: str) -> str:
+        source = expression_source(value)
+        if source is not None:
+            _check_syntax(source)
+        return value
+
+    @model_validator(mode="after")
+    def _at_least_one_rule(self) -> Trigger:
+        if not self.rules():
+            raise ValueError(
+                "a trigger needs at least one rule: threshold, spike, reach or negative_share"
+            )
+        return self
+
+    def rules(self) -> dict[str, Any]:
+        """The rules given, by name, in a fixed order."""
+        names = ("threshold", "spike", "reach", "negative_share")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
