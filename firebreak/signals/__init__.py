@@ -1,0 +1,1 @@
+"""Signals: the schema of what arrives, the parsers of bodies and files, the ingestion pipeline."""
