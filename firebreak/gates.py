@@ -1,0 +1,133 @@
+"""Human gates: approvals and acknowledgements that a playbook step waits on.
+
+A gate is a row in the `gate` table. The flow opens it and polls it; people decide it through the
+API (later Slack buttons and the web pages). Deciding is first-come: a decided gate stays decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from firebreak.incidents import append_event
+from firebreak.store.models import Gate, GateStatus, utcnow
+
+DECISIONS = {
+    "approve": GateStatus.approved,
+    "reject": GateStatus.rejected,
+    "acknowledge": GateStatus.acknowledged,
+}
+# Which decisions each kind of gate accepts: an acknowledgement cannot approve a statement.
+ACCEPTS = {"approval": {"approve", "reject"}, "ack": {"acknowledge"}}
+
+
+class GateError(ValueError):
+    """A decision that cannot apply; the message says why."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # approved | rejected | acknowledged | timed_out
+    by: str | None
+    comment: str | None
+    at: datetime | None
+
+
+def open_gate(
+    session: Session,
+    *,
+    incident_id: int,
+    step_id: str,
+    kind: str,
+    audience: str | None,
+    subject: dict[str, Any],
+    due_at: datetime | None,
+) -> Gate:
+    """Open the gate for a step, or return the one already open (a restarted flow re-attaches)."""
+    existing = session.exec(
+        select(Gate).where(Gate.incident_id == incident_id, Gate.step_id == step_id)
+    ).first()
+    if existing is not None:
+        return existing
+    gate = Gate(
+        incident_id=incident_id,
+        step_id=step_id,
+        kind=kind,
+        audience=audience,
+        subject=subject,
+        due_at=due_at,
+    )
+    session.add(gate)
+    session.flush()
+    return gate
+
+
+def decision_of(gate: Gate) -> Decision | None:
+    if gate.status == GateStatus.pending:
+        return None
+    return Decision(gate.status, gate.decided_by, gate.comment, gate.decided_at)
+
+
+def decide(
+    session: Session,
+    *,
+    incident_id: int,
+    step_id: str,
+    decision: str,
+    by: str,
+    comment: str | None = None,
+) -> Gate:
+    """Record a person's decision on a pending gate, and put it on the timeline."""
+    if decision not in DECISIONS:
+        raise GateError(f"Unknown decision {decision!r}: use one of {', '.join(DECISIONS)}.")
+    gate = session.exec(
+        select(Gate).where(Gate.incident_id == incident_id, Gate.step_id == step_id)
+    ).first()
+    if gate is None:
+        open_steps = pending_gates(session, incident_id)
+        names = ", ".join(g.step_id for g in open_steps) or "none"
+        raise GateError(
+            f"Incident {incident_id} has no gate at step {step_id!r}; pending gates: {names}."
+        )
+    if gate.status != GateStatus.pending:
+        raise GateError(
+            f"The gate at step {step_id!r} was already {gate.status} by {gate.decided_by}."
+        )
+    if decision not in ACCEPTS.get(gate.kind, set(DECISIONS)):
+        allowed = " or ".join(sorted(ACCEPTS[gate.kind]))
+        raise GateError(f"Step {step_id!r} waits for an {gate.kind}: decide it with {allowed}.")
+    gate.status = DECISIONS[decision]
+    gate.decided_by = by
+    gate.decided_at = utcnow()
+    gate.comment = comment
+    session.add(gate)
+    suffix = f": {comment}" if comment else ""
+    append_event(
+        session,
+        incident_id,
+        f"gate.{gate.status}",
+        f"{by} {gate.status} {step_id}{suffix}",
+        actor=by,
+        data={"step": step_id, "kind": gate.kind, "comment": comment},
+    )
+    session.flush()
+    return gate
+
+
+def time_out(session: Session, gate: Gate) -> None:
+    """Close a gate nobody decided in time. Fails closed: this is never an approval."""
+    if gate.status == GateStatus.pending:
+        gate.status = GateStatus.timed_out
+        gate.decided_at = utcnow()
+        session.add(gate)
+        session.flush()
+
+
+def pending_gates(session: Session, incident_id: int | None = None) -> list[Gate]:
+    query = select(Gate).where(Gate.status == GateStatus.pending).order_by(col(Gate.id))
+    if incident_id is not None:
+        query = query.where(Gate.incident_id == incident_id)
+    return list(session.exec(query).all())
