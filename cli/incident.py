@@ -1,9 +1,123 @@
-"""CLI: incident commands."""
+"""CLI: `firebreak incident declare|list|timeline`: crisis leads and reviewers at the terminal."""
 
 from __future__ import annotations
 
+import getpass
+import json
+from pathlib import Path
+
 import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from cli.common import console, database, fail
+from firebreak import incidents
+from firebreak.incidents import SEVERITIES
+from firebreak.settings import get_settings
+from firebreak.store.models import Incident
+from firebreak.timeline_export import incident_dict, to_html, to_json, to_markdown
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    group = typer.Typer(help="Declare, list and review incidents.", no_args_is_help=True)
+    app.add_typer(group, name="incident")
+
+    @group.command("declare")
+    def declare(
+        playbook: str = typer.Option(..., "--playbook", "-p", help="Playbook name (file stem)."),
+        title: str = typer.Option(None, "--title", "-t", help="What is happening."),
+        severity: str = typer.Option("sev2", "--severity", "-s", help="sev1 (gravest) .. sev4."),
+        scope: str = typer.Option(None, "--scope", help="Brand or topic; default: the playbook."),
+        inputs: list[str] = typer.Option([], "--input", "-i", help="Playbook input KEY=VALUE."),
+        by: str = typer.Option(None, "--by", help="Who declares (default: your login)."),
+        run: bool = typer.Option(True, "--run/--no-run", help="Run the playbook now."),
+    ) -> None:
+        """Declare an incident by hand and run its playbook (a crisis lead's big red button)."""
+        from firebreak.playbook.catalog import PlaybookNotFound, load_named, parse_inputs
+
+        if severity not in SEVERITIES:
+            fail(f"--severity {severity!r} is not one of {', '.join(SEVERITIES)}.")
+        settings = get_settings()
+        try:
+            book = load_named(settings.playbooks_dir, playbook)
+            values = parse_inputs(book, inputs)
+        except PlaybookNotFound as exc:
+            fail(str(exc))
+        except ValueError as exc:
+            fail(str(exc))
+        engine = database(settings)
+        with Session(engine, expire_on_commit=False) as session:
+            incident, created = incidents.open_or_escalate(
+                session,
+                title=title or f"{playbook} declared by hand",
+                playbook=playbook,
+                scope=scope or playbook,
+                severity=severity,
+                inputs=values,
+                declared_by=by or getpass.getuser(),
+            )
+            session.commit()
+        if not created:
+            console.print(
+                f"Incident {incident.id} is already open for scope {incident.scope!r}: "
+                f"severity now {incident.severity}. No second incident opened."
+            )
+            return
+        console.print(f"Declared incident [bold]{incident.id}[/]: {incident.title}")
+        if run:
+            from flows.launcher import run_incident_flow
+
+            assert incident.id is not None
+            state = run_incident_flow(incident.id)
+            console.print(f"Playbook run finished: {state}")
+
+    @group.command("list")
+    def list_(
+        status: str = typer.Option(None, "--status", help="open or resolved"),
+        as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
+    ) -> None:
+        """List incidents, newest first."""
+        with Session(database()) as session:
+            rows = incidents.list_incidents(session, status=status)
+        if as_json:
+            typer.echo(json.dumps([incident_dict(i) for i in rows], indent=2))
+            return
+        table = Table("id", "severity", "status", "playbook", "scope", "opened (UTC)", "title")
+        for i in rows:
+            table.add_row(
+                str(i.id),
+                i.severity,
+                i.status,
+                i.playbook,
+                i.scope,
+                f"{i.opened_at:%Y-%m-%d %H:%M}",
+                i.title,
+            )
+        console.print(table)
+
+    @group.command("timeline")
+    def timeline(
+        incident_id: int = typer.Argument(..., help="Incident id."),
+        fmt: str = typer.Option("md", "--format", "-f", help="md, json or html"),
+        output: Path = typer.Option(None, "--output", "-o", help="Write to a file."),
+    ) -> None:
+        """Print an incident's timeline for review (Markdown, JSON or a self-contained HTML page)."""
+        if fmt not in ("md", "json", "html"):
+            fail(f"--format {fmt!r}: use md, json or html.")
+        with Session(database()) as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None:
+                fail(f"no incident {incident_id}; `firebreak incident list` shows the ones there are.")
+            events = incidents.timeline(session, incident_id)
+            steps = incidents.step_runs(session, incident_id)
+        if fmt == "json":
+            text = to_json(incident, events)
+        elif fmt == "html":
+            text = to_html(incident, events, steps)
+        else:
+            text = to_markdown(incident, events, steps)
+        if output:
+            output.write_text(text, encoding="utf-8")
+            console.print(f"Wrote {output}")
+        else:
+            typer.echo(text)

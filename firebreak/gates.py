@@ -6,7 +6,6 @@ API (later Slack buttons and the web pages). Deciding is first-come: a decided g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,14 +25,6 @@ ACCEPTS = {"approval": {"approve", "reject"}, "ack": {"acknowledge"}}
 
 class GateError(ValueError):
     """A decision that cannot apply; the message says why."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: str  # approved | rejected | acknowledged | timed_out
-    by: str | None
-    comment: str | None
-    at: datetime | None
 
 
 def open_gate(
@@ -63,12 +54,6 @@ def open_gate(
     session.add(gate)
     session.flush()
     return gate
-
-
-def decision_of(gate: Gate) -> Decision | None:
-    if gate.status == GateStatus.pending:
-        return None
-    return Decision(gate.status, gate.decided_by, gate.comment, gate.decided_at)
 
 
 def decide(
