@@ -7,29 +7,11 @@ and `persist`, `cooldown` and `severity` apply to whichever rule crossed.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    WithJsonSchema,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from firebreak.detection.durations import DURATION_PATTERN, format_duration, parse_duration
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema(
-        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["15m", "2h", "1d"]}
-    ),
-]
+from firebreak.expressions import Duration, compile_expression
 
 _OPEN, _CLOSE = "${{", "}}"
 
@@ -45,12 +27,8 @@ def expression_source(text: str) -> str | None:
 
 
 def _check_syntax(source: str) -> None:
-    # The expression language may not be installed yet in a partial checkout; when it is,
-    # a syntax error surfaces at load time (with the playbook's file/line) instead of at detection.
-    try:
-        from firebreak.expressions import compile_expression
-    except ImportError:
-        return
+    # Compiling at load time puts a syntax error in the playbook loader's file/line report
+    # instead of failing on the first signal.
     compile_expression(source)
 
 
