@@ -1,0 +1,33 @@
+"""Prefect flows that execute playbooks. Importing this package configures Prefect for Firebreak
+before Prefect itself is imported: a project-local PREFECT_HOME, no telemetry, and a start-up
+timeout that a cold ephemeral server on a 2-core machine can meet."""
+
+from __future__ import annotations
+
+import os
+
+from firebreak.settings import get_settings
+
+_DEFAULTS = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # A cold ephemeral server (fresh PREFECT_HOME, migrations) takes 15-20 s here.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    # SQLite behind the ephemeral server locks under the task-run recorder's small batches.
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "200",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "200",
+}
+
+
+def configure_prefect() -> None:
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    if "PREFECT_HOME" not in os.environ and "PREFECT_API_URL" not in os.environ:
+        home = (get_settings().home / "prefect").resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["PREFECT_HOME"] = str(home)
+
+
+configure_prefect()
