@@ -101,13 +101,13 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("md", "--format", "-f", help="md, json or html"),
         output: Path = typer.Option(None, "--output", "-o", help="Write to a file."),
     ) -> None:
-        """Print an incident's timeline for review (Markdown, JSON or a self-contained HTML page)."""
+        """Print an incident's timeline for review: Markdown, JSON or a self-contained page."""
         if fmt not in ("md", "json", "html"):
             fail(f"--format {fmt!r}: use md, json or html.")
         with Session(database()) as session:
             incident = session.get(Incident, incident_id)
             if incident is None:
-                fail(f"no incident {incident_id}; `firebreak incident list` shows the ones there are.")
+                fail(f"no incident {incident_id}; `firebreak incident list` shows them.")
             events = incidents.timeline(session, incident_id)
             steps = incidents.step_runs(session, incident_id)
         if fmt == "json":
