@@ -1,0 +1,117 @@
+"""A PagerDuty Events API v2 emulator: `POST /v2/enqueue`, validated like the real service.
+
+The real client only speaks HTTPS, so this emulator is served over TLS with a throwaway CA
+(`tls.py`). Incident state is kept per dedup_key so tests can assert what a page did.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from integrations.sandbox.base import Reply, Request, json_reply
+
+ACTIONS = ("trigger", "acknowledge", "resolve")
+SEVERITIES = ("critical", "error", "warning", "info")
+_STATUS_AFTER = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve": "resolved"}
+
+
+class PagerDutyEmulator:
+    service = "pagerduty"
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.incidents: dict[str, dict[str, Any]] = {}
+
+    def state(self) -> dict[str, Any]:
+        return {"incidents": {k: dict(v) for k, v in self.incidents.items()}}
+
+    def fault_reply(self, status: int, retry_after: int | None) -> Reply:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if status == 429:
+            body = {
+                "status": "throttle event",
+                "message": "Requests for this service are arriving too quickly. Please retry later.",
+            }  # noqa: E501
+        else:
+            body = {"status": "error", "message": "Internal server error"}
+        return json_reply(body, status, **headers)
+
+    def handle(self, request: Request) -> Reply:
+        if request.path != "/v2/enqueue":
+            return json_reply({"status": "not found", "message": "Not found"}, 404)
+        if request.method != "POST":
+            return json_reply({"status": "error", "message": "Method not allowed"}, 405)
+        event = request.body
+        if not isinstance(event, dict):
+            return _invalid(["Event object must be a JSON object"])
+        errors = validate_event(event)
+        if errors:
+            return _invalid(errors)
+        action = event["event_action"]
+        dedup_key = event.get("dedup_key") or uuid.uuid4().hex
+        incident = self.incidents.get(dedup_key)
+        if action == "trigger":
+            payload = event["payload"]
+            if incident is None or incident["status"] == "resolved":
+                incident = self.incidents[dedup_key] = {
+                    "dedup_key": dedup_key,
+                    "routing_key": event["routing_key"],
+                    "summary": payload["summary"],
+                    "source": payload["source"],
+                    "severity": payload["severity"],
+                    "custom_details": payload.get("custom_details"),
+                    "links": event.get("links", []),
+                    "status": "triggered",
+                    "events": [],
+                }
+        # Acknowledging or resolving an unknown key is accepted and ignored, as PagerDuty does.
+        if incident is not None and incident["routing_key"] == event["routing_key"]:
+            if incident["status"] != "resolved" or action == "trigger":
+                incident["status"] = _STATUS_AFTER[action]
+            incident["events"].append(action)
+        return json_reply(
+            {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, 202
+        )
+
+
+def validate_event(event: dict[str, Any]) -> list[str]:
+    """The checks PagerDuty makes before accepting an event, with its wording."""
+    errors: list[str] = []
+    key = event.get("routing_key")
+    if not isinstance(key, str) or not key:
+        errors.append("'routing_key' is missing or blank")
+    elif len(key) != 32:
+        errors.append("Length of 'routing_key' is incorrect (should be 32 characters)")
+    action = event.get("event_action")
+    if action not in ACTIONS:
+        errors.append("'event_action' is invalid (must be one of trigger, acknowledge, resolve)")
+    dedup_key = event.get("dedup_key")
+    if dedup_key is not None and (not isinstance(dedup_key, str) or len(dedup_key) > 255):
+        errors.append("'dedup_key' must be a string of at most 255 characters")
+    if action in ("acknowledge", "resolve") and not dedup_key:
+        errors.append("'dedup_key' is missing or blank")
+    if action == "trigger":
+        payload = event.get("payload")
+        if not isinstance(payload, dict):
+            errors.append("'payload' is missing or not an object")
+        else:
+            for name in ("summary", "source"):
+                value = payload.get(name)
+                if not isinstance(value, str) or not value.strip():
+                    errors.append(f"'payload.{name}' is missing or blank")
+            if isinstance(payload.get("summary"), str) and len(payload["summary"]) > 1024:
+                errors.append("'payload.summary' is longer than 1024 characters")
+            if payload.get("severity") not in SEVERITIES:
+                errors.append(
+                    "'payload.severity' is invalid (must be one of critical, error, warning, info)"
+                )
+    return errors
+
+
+def _invalid(errors: list[str]) -> Reply:
+    return json_reply(
+        {"status": "invalid event", "message": "Event object is invalid", "errors": errors}, 400
+    )

@@ -1,0 +1,254 @@
+"""A Slack Web API emulator: `POST /api/<method>`, Bearer auth, `{"ok": false, "error": ...}` errors.
+
+Only the methods Firebreak calls. Errors follow Slack: HTTP 200 with `ok: false`, except rate
+limits (HTTP 429 with `Retry-After`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrations.sandbox.base import Reply, Request, json_reply
+
+TEAM_ID = "T0SANDBOX"
+BOT_USER_ID = "U0FIREBRK"
+_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]+$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_private: bool
+    created: int
+    topic: str = ""
+    members: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_channel": not self.is_private,
+            "is_group": False,
+            "is_private": self.is_private,
+            "is_archived": False,
+            "created": self.created,
+            "creator": BOT_USER_ID,
+            "topic": {"value": self.topic, "creator": BOT_USER_ID, "last_set": 0},
+            "num_members": len(self.members),
+        }
+
+
+class SlackError(Exception):
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+class SlackEmulator:
+    service = "slack"
+
+    def __init__(self, token: str, channels: tuple[str, ...] = ("general",)) -> None:
+        self.token = token
+        self._seed = channels
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "conversations.create": self._create,
+            "conversations.invite": self._invite,
+            "conversations.join": self._join,
+            "conversations.setTopic": self._set_topic,
+            "conversations.info": self._info,
+            "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "users.lookupByEmail": self._lookup_by_email,
+        }
+        self.reset()
+
+    # -- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.channels: dict[str, Channel] = {}
+        self.messages: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+        for name in self._seed:
+            self._new_channel(name, private=False)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "channels": [
+                {**c.to_json(), "members": list(c.members)} for c in self.channels.values()
+            ],
+            "messages": list(self.messages),
+        }
+
+    def _new_channel(self, name: str, *, private: bool) -> Channel:
+        channel = Channel(
+            id=f"C{next(self._ids):08d}",
+            name=name,
+            is_private=private,
+            created=int(time.time()),
+            members=[BOT_USER_ID],
+        )
+        self.channels[channel.id] = channel
+        return channel
+
+    def _channel(self, ref: Any) -> Channel:
+        if not isinstance(ref, str) or not ref:
+            raise SlackError("channel_not_found")
+        if ref in self.channels:
+            return self.channels[ref]
+        name = ref.removeprefix("#")
+        for channel in self.channels.values():
+            if channel.name == name:
+                return channel
+        raise SlackError("channel_not_found")
+
+    # -- HTTP --------------------------------------------------------------------------------
+    def fault_reply(self, status: int, retry_after: int | None) -> Reply:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        error = "ratelimited" if status == 429 else "fatal_error"
+        return json_reply({"ok": False, "error": error}, status, **headers)
+
+    def handle(self, request: Request) -> Reply:
+        method = request.path.removeprefix("/api/")
+        if not request.path.startswith("/api/") or method not in self._methods:
+            return json_reply({"ok": False, "error": "unknown_method"}, 404)
+        if request.method != "POST":
+            return json_reply({"ok": False, "error": "method_not_supported_for_channel_type"})
+        auth = request.headers.get("authorization", "")
+        if not auth:
+            return json_reply({"ok": False, "error": "not_authed"})
+        if auth != f"Bearer {self.token}":
+            return json_reply({"ok": False, "error": "invalid_auth"})
+        args = dict(request.query)
+        if isinstance(request.body, dict):
+            args.update(request.body)
+        elif request.body is not None:
+            return json_reply({"ok": False, "error": "invalid_form_data"})
+        try:
+            return json_reply({"ok": True, **self._methods[method](args)})
+        except SlackError as e:
+            return json_reply({"ok": False, "error": e.error})
+
+    # -- methods -----------------------------------------------------------------------------
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://firebreak-sandbox.slack.com/",
+            "team": "Firebreak Sandbox",
+            "user": "firebreak",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": "B0FIREBRK",
+        }
+
+    def _create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = args.get("name")
+        if not name:
+            raise SlackError("invalid_name_required")
+        if len(name) > 80:
+            raise SlackError("invalid_name_maxlength")
+        if not _CHANNEL_NAME.match(name):
+            raise SlackError("invalid_name_specials")
+        if any(c.name == name for c in self.channels.values()):
+            raise SlackError("name_taken")
+        private = str(args.get("is_private", "false")).lower() in ("true", "1")
+        return {"channel": self._new_channel(name, private=private).to_json()}
+
+    def _invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if not users:
+            raise SlackError("no_user")
+        for user in users:
+            if not _USER_ID.match(user):
+                raise SlackError("user_not_found")
+        new = [u for u in users if u not in channel.members]
+        if not new:
+            raise SlackError("already_in_channel")
+        channel.members.extend(new)
+        return {"channel": channel.to_json()}
+
+    def _join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        if BOT_USER_ID not in channel.members:
+            channel.members.append(BOT_USER_ID)
+        return {"channel": channel.to_json()}
+
+    def _set_topic(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        topic = str(args.get("topic") or "")
+        if len(topic) > 250:
+            raise SlackError("too_long")
+        channel.topic = topic
+        return {"channel": channel.to_json()}
+
+    def _info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": self._channel(args.get("channel")).to_json()}
+
+    def _post(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        text, blocks = args.get("text"), _decoded(args.get("blocks"))
+        if not text and not blocks:
+            raise SlackError("no_text")
+        if blocks is not None and not isinstance(blocks, list):
+            raise SlackError("invalid_blocks")
+        thread_ts = args.get("thread_ts")
+        if thread_ts and not any(
+            m["ts"] == thread_ts and m["channel"] == channel.id for m in self.messages
+        ):
+            raise SlackError("thread_not_found")
+        message = {
+            "type": "message",
+            "channel": channel.id,
+            "ts": f"{int(time.time())}.{next(self._ts):06d}",
+            "text": text or "",
+            "user": BOT_USER_ID,
+        }
+        if blocks:
+            message["blocks"] = blocks
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages.append(message)
+        return {"channel": channel.id, "ts": message["ts"], "message": message}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        for message in self.messages:
+            if message["channel"] == channel.id and message["ts"] == args.get("ts"):
+                if "text" in args:
+                    message["text"] = args["text"]
+                if "blocks" in args:
+                    message["blocks"] = _decoded(args["blocks"])
+                return {"channel": channel.id, "ts": message["ts"], "text": message["text"]}
+        raise SlackError("message_not_found")
+
+    def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = str(args.get("email") or "")
+        if "@" not in email:
+            raise SlackError("users_not_found")
+        digest = hashlib.sha1(email.lower().encode()).hexdigest()[:8].upper()
+        return {
+            "user": {
+                "id": f"U{digest}",
+                "team_id": TEAM_ID,
+                "name": email.split("@")[0],
+                "profile": {"email": email},
+            }
+        }
+
+
+def _decoded(value: Any) -> Any:
+    """Form bodies carry `blocks` as a JSON string; JSON bodies carry the list itself."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_blocks") from None
+    return value
