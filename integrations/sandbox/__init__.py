@@ -1,4 +1,4 @@
-"""Loopback emulators of Slack, Jira and PagerDuty that the real client libraries talk to unchanged."""
+"""Loopback emulators of Slack, Jira and PagerDuty: the real client libraries run unchanged."""
 
 from integrations.sandbox.base import Request
 from integrations.sandbox.sandbox import SERVICES, Sandbox, SandboxClient

@@ -33,8 +33,8 @@ class PagerDutyEmulator:
         if status == 429:
             body = {
                 "status": "throttle event",
-                "message": "Requests for this service are arriving too quickly. Please retry later.",
-            }  # noqa: E501
+                "message": "Requests for this service are arriving too quickly.",
+            }
         else:
             body = {"status": "error", "message": "Internal server error"}
         return json_reply(body, status, **headers)

@@ -134,7 +134,10 @@ class Sandbox:
         retry_after: int | None = 1,
         times: int | None = 1,
     ) -> None:
-        """Answer the next `times` requests matching `match` (regex on "METHOD /path") with `status`."""
+        """Answer the next `times` requests matching `match` ("METHOD /path" regex) with `status`.
+
+        `times=None` keeps failing until `reset()`.
+        """
         self.hub.add_fault(Fault(service, match, status, retry_after, times))
 
     def slow(

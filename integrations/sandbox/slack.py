@@ -1,4 +1,4 @@
-"""A Slack Web API emulator: `POST /api/<method>`, Bearer auth, `{"ok": false, "error": ...}` errors.
+"""A Slack Web API emulator: `POST /api/<method>`, Bearer auth, `{"ok": false, "error"}` errors.
 
 Only the methods Firebreak calls. Errors follow Slack: HTTP 200 with `ok: false`, except rate
 limits (HTTP 429 with `Retry-After`).
