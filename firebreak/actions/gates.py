@@ -1,0 +1,174 @@
+"""approval.request and ack.wait: the steps that wait for a person.
+
+Both fail closed. An approval that times out is `timed_out`, never approved, and only the
+`on_timeout` branch runs. An acknowledgement that does not come climbs the escalation ladder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from firebreak.actions.base import ActionContext, StepTimeout, integration_call, seconds
+from firebreak.actions.pagerduty import page
+from firebreak.expressions import format_duration
+
+
+def _span(value: float) -> str:
+    return format_duration(timedelta(seconds=value))
+
+
+def _ask(ctx: ActionContext, role: str, text: str) -> None:
+    """Tell the role on Slack that something waits for it, when the role reads a channel."""
+    binding = integration_call(lambda: ctx.runtime.roles.get(role))
+    if not binding.slack_channel:
+        return
+    chat = ctx.runtime.integrations.chat
+    channel = binding.slack_channel
+    ctx.effect("ask", lambda: {"ts": chat.post(channel, text).ts})
+
+
+def _sleep_towards(ctx: ActionContext, target: datetime) -> None:
+    now = ctx.now()
+    if ctx.deadline is not None:
+        if now >= ctx.deadline:
+            raise StepTimeout(f"step '{ctx.step_id}' passed its timeout")
+        target = min(target, ctx.deadline)
+    wait = min((target - now).total_seconds(), ctx.runtime.clock.poll_interval)
+    ctx.runtime.clock.sleep(max(wait, 0.0))
+
+
+def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    runtime = ctx.runtime
+    subject = str(args["subject"])
+    approvers = str(args["approvers"])
+    timeout = seconds(args["timeout"])
+    due = ctx.now() + timedelta(seconds=timeout)
+    gate_id = runtime.open_gate(
+        ctx.step_id,
+        "approval",
+        approvers,
+        {"text": subject, "min_approvals": int(args.get("min_approvals") or 1)},
+        due,
+    )
+    ctx.record(
+        "gate.opened",
+        f"Asked {approvers} to approve within {_span(timeout)}: {subject[:120]}",
+        {"gate": gate_id, "due_at": due.isoformat()},
+    )
+    _ask(
+        ctx,
+        approvers,
+        f"Approval needed within {_span(timeout)} for incident {ctx.incident_id}:\n{subject}",
+    )
+    while True:
+        decision = runtime.poll_gate(gate_id)
+        if decision is not None:
+            runtime.close_gate(gate_id, decision.outcome)
+            if decision.outcome == "approved":
+                approved = ctx.state.approve_matching(subject, decision.by or "")
+                versions = ", ".join(f"{s.step_id} v{s.version}" for s in approved)
+                what = f" ({versions})" if versions else ""
+                summary = f"{decision.by} approved{what}"
+            else:
+                summary = f"{decision.by} rejected it"
+            if decision.comment:
+                summary += f": {decision.comment}"
+            runtime.record(
+                f"gate.{decision.outcome}",
+                summary,
+                {"step": ctx.step_id, "gate": gate_id, "comment": decision.comment},
+                actor=decision.by or "unknown",
+            )
+            return {"outcome": decision.outcome, "by": decision.by, "comment": decision.comment}
+        if ctx.now() >= due:
+            runtime.close_gate(gate_id, "timed_out")
+            ctx.record(
+                "gate.timed_out",
+                f"No decision from {approvers} within {_span(timeout)}: not approved "
+                "(fails closed)",
+                {"gate": gate_id},
+            )
+            return {"outcome": "timed_out", "by": None, "comment": None}
+        _sleep_towards(ctx, due)
+
+
+def _escalate(ctx: ActionContext, index: int, rung: Mapping[str, Any], audience: str) -> str:
+    notify, via = str(rung["notify"]), str(rung.get("via") or "pagerduty")
+    after = _span(seconds(rung["after"]))
+    text = (
+        f"Incident {ctx.incident_id} ({ctx.runtime.incident.title}) has not been acknowledged "
+        f"by {audience} after {after}. Please take it."
+    )
+    if via == "pagerduty":
+        key = page(ctx, what=f"escalation-{index}", audience=notify, summary=text)
+        how = f"paged {notify} (dedup_key {key})"
+    else:
+        channel = integration_call(lambda: ctx.runtime.roles.slack_channel(notify))
+        chat = ctx.runtime.integrations.chat
+        ctx.effect(f"escalation-{index}", lambda: {"ts": chat.post(channel, text).ts})
+        how = f"told {notify} on Slack"
+    ctx.record(
+        "escalation",
+        f"No acknowledgement from {audience} after {after}: {how}",
+        {"rung": index + 1, "notify": notify, "via": via},
+    )
+    return notify
+
+
+def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    runtime = ctx.runtime
+    audience = str(args["audience"])
+    sla = seconds(args["sla"])
+    ladder = sorted(args.get("escalate") or [], key=lambda rung: seconds(rung["after"]))
+    opened = ctx.now()
+    rung_at = [opened + timedelta(seconds=seconds(rung["after"])) for rung in ladder]
+    # The wait ends when the SLA has passed and every rung has had its chance to fire.
+    due = max([opened + timedelta(seconds=sla), *rung_at])
+    gate_id = runtime.open_gate(
+        ctx.step_id, "ack", audience, {"text": f"Acknowledge incident {ctx.incident_id}"}, due
+    )
+    plan = "; ".join(
+        f"{_span(seconds(r['after']))} -> {r['notify']} via {r.get('via') or 'pagerduty'}"
+        for r in ladder
+    )
+    ctx.record(
+        "gate.opened",
+        f"Waiting for {audience} to acknowledge (SLA {_span(sla)}"
+        + (f"; ladder: {plan})" if plan else ")"),
+        {"gate": gate_id, "due_at": due.isoformat()},
+    )
+    _ask(
+        ctx,
+        audience,
+        f"Please acknowledge incident {ctx.incident_id} ({runtime.incident.title}) "
+        f"within {_span(sla)}.",
+    )
+    fired: list[str] = []
+    while True:
+        decision = runtime.poll_gate(gate_id)
+        if decision is not None:
+            runtime.close_gate(gate_id, "acknowledged")
+            runtime.record(
+                "gate.acknowledged",
+                f"{decision.by} acknowledged"
+                + (f" after {len(fired)} escalation(s)" if fired else ""),
+                {"step": ctx.step_id, "gate": gate_id},
+                actor=decision.by or "unknown",
+            )
+            return {"acknowledged_by": decision.by, "escalations": fired, "outcome": "acknowledged"}
+        now = ctx.now()
+        for index, rung in enumerate(ladder):
+            if index >= len(fired) and now >= rung_at[index]:
+                fired.append(_escalate(ctx, index, rung, audience))
+        if now >= due:
+            runtime.close_gate(gate_id, "timed_out")
+            ctx.record(
+                "gate.timed_out",
+                f"{audience} did not acknowledge within {_span((due - opened).total_seconds())}",
+                {"gate": gate_id, "escalations": fired},
+            )
+            return {"acknowledged_by": None, "escalations": fired, "outcome": "timed_out"}
+        upcoming = [at for at in rung_at[len(fired) :]] + [due]
+        _sleep_towards(ctx, min(upcoming))

@@ -1,0 +1,73 @@
+"""slack.create_channel, slack.post, slack.invite."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from firebreak.actions.base import ActionContext, integration_call
+
+
+def _channel_name(raw: str) -> str:
+    # Slack channel names: lowercase, no spaces or dots, at most 80 characters.
+    name = re.sub(r"[^a-z0-9_-]+", "-", raw.lower().lstrip("#")).strip("-")
+    return name[:80] or "crisis"
+
+
+def create_channel(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    chat = ctx.runtime.integrations.chat
+    name = _channel_name(str(args["name"]))
+    invite = list(args.get("invite") or [])
+
+    def create() -> dict[str, Any]:
+        ref = chat.create_channel(name)
+        return {"channel": ref.id, "channel_name": ref.name}
+
+    created = ctx.effect("create_channel", create)
+    users = integration_call(lambda: ctx.users_of(invite))
+    if users:
+        ctx.effect("invite", lambda: {"invited": _invite(ctx, created["channel"], users)})
+    if args.get("topic"):
+        topic = str(args["topic"])
+        ctx.effect("topic", lambda: {"ts": chat.post(created["channel"], f"Topic: {topic}").ts})
+    who = f" and invited {', '.join(invite)} ({len(users)} people)" if invite else ""
+    ctx.record("slack.channel", f"Opened war room #{created['channel_name']}{who}", created)
+    return created
+
+
+def _invite(ctx: ActionContext, channel: str, users: list[str]) -> list[str]:
+    ctx.runtime.integrations.chat.invite(channel, users)
+    return users
+
+
+def post(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    channel = integration_call(lambda: ctx.channel_for(str(args["channel"])))
+    text = ctx.text_or_template(args, "slack.post")
+    blocks = args.get("blocks") or None
+
+    def send() -> dict[str, Any]:
+        ref = ctx.runtime.integrations.chat.post(channel, text, blocks=blocks)
+        return {"channel": ref.channel, "ts": ref.ts}
+
+    sent = ctx.effect("post", send)
+    what = f"the {args['template']} message" if args.get("template") else "a message"
+    ctx.record(
+        "slack.posted",
+        f"Posted {what} to {args['channel']}",
+        {**sent, "preview": text[:200]},
+    )
+    return sent
+
+
+def invite(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    channel = integration_call(lambda: ctx.channel_for(str(args["channel"])))
+    audience = list(args.get("audience") or [])
+    users = integration_call(lambda: ctx.users_of(audience))
+    done = ctx.effect("invite", lambda: {"invited": _invite(ctx, channel, users)})
+    ctx.record(
+        "slack.invited",
+        f"Invited {', '.join(audience)} ({len(users)} people) to {args['channel']}",
+        done,
+    )
+    return done
