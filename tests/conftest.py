@@ -1,0 +1,62 @@
+"""Test-wide set-up: every test runs against its own Firebreak home, never the user's.
+
+Prefect keeps one home for the whole run (its ephemeral server starts once per process; a warm
+home makes later runs faster), under .firebreak/test-prefect.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+os.environ.setdefault("PREFECT_HOME", str(ROOT / ".firebreak" / "test-prefect"))
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+for key in [k for k in os.environ if k.startswith("FIREBREAK_")]:
+    del os.environ[key]  # a developer's own settings must not leak into the tests
+
+
+@pytest.fixture
+def firebreak_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh home (SQLite database inside) for one test, with settings re-read."""
+    from firebreak.settings import get_settings
+
+    monkeypatch.setenv("FIREBREAK_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[object]:
+    """The loopback Slack, Jira and PagerDuty emulators, shared by the whole run."""
+    from integrations.sandbox import Sandbox
+
+    with Sandbox() as box:
+        yield box
+
+
+@pytest.fixture
+def sandboxed(sandbox, firebreak_home: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Settings pointing at a freshly reset sandbox and a fresh home."""
+    from firebreak.settings import get_settings
+
+    sandbox.reset()
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    return sandbox
+
+
+def shared_or_skip(*parts: str) -> Path:
+    """A path under ../shared, or skip: a user's fresh clone does not have it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (it ships only beside the team's checkout and in CI)")
+    return path
