@@ -57,7 +57,8 @@ def describe_errors(error: ValidationError, prefix: str = "") -> str:
     for err in error.errors(include_url=False):
         loc = "/".join(str(p) for p in err["loc"])
         where = f"{prefix}/{loc}" if loc else (prefix or "/")
-        parts.append(f"{where}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
     return "; ".join(parts)
 
 

@@ -1,0 +1,50 @@
+"""The default flow launcher: the lead's `flows.launcher.launch_incident`, or a recorded wait.
+
+Until the flow package can launch, a new incident is not lost: the timeline says its playbook
+launch is pending, so a person (or a later start-up) can run it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from firebreak.incidents import append_event
+from firebreak.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def pending_launcher(engine: Engine) -> Callable[[int], None]:
+    def record_pending(incident_id: int) -> None:
+        with Session(engine) as session:
+            append_event(
+                session,
+                incident_id,
+                "playbook.launch_pending",
+                "Playbook launch pending: no flow launcher is available in this process",
+            )
+            session.commit()
+
+    return record_pending
+
+
+def default_launcher(settings: Settings, engine: Engine) -> Callable[[int], None]:
+    try:
+        from flows.launcher import launch_incident  # type: ignore[import-not-found]
+    except ImportError:
+        log.warning("flows.launcher is not available: new incidents wait for a launch")
+        return pending_launcher(engine)
+    accepts_settings = "settings" in inspect.signature(launch_incident).parameters
+
+    def launch(incident_id: int) -> None:
+        if accepts_settings:
+            launch_incident(incident_id, settings=settings)
+        else:
+            launch_incident(incident_id)
+
+    return launch

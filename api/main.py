@@ -1,0 +1,89 @@
+"""`create_app()`: the JSON API. Thin routers over the domain; JSON errors, never tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.deps import Launcher
+from api.launching import default_launcher
+from api.routers import health, incidents, signals
+from firebreak.settings import Settings, get_settings
+from firebreak.signals.ingest import Ingestor, build_detection, load_triggers
+from firebreak.signals.schema import SignalIn
+from firebreak.store.db import engine_for
+
+log = logging.getLogger("firebreak.api")
+
+
+def create_app(settings: Settings | None = None, launcher: Launcher | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine_for(settings.effective_database_url)
+    launcher = launcher or default_launcher(settings, engine)
+    detection = build_detection(load_triggers(settings.playbooks_dir))
+    ingestor = Ingestor(engine, detection, launcher)
+    ingestor.rebuild_detection()
+
+    app = FastAPI(
+        title="Firebreak",
+        version="0.1.0",
+        description="Crisis-response orchestration: signals in, incidents, playbooks, gates.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.launcher = launcher
+    app.state.ingestor = ingestor
+    app.include_router(health.router)
+    app.include_router(signals.router)
+    app.include_router(incidents.router)
+    _document_signal_schema(app)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            where = "/".join(str(p) for p in err.get("loc", ()))
+            problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(problems) or "Invalid request"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The traceback goes to the server log under an id; the client gets the id only.
+        error_id = uuid.uuid4().hex[:12]
+        log.error(
+            "Unhandled error %s on %s %s",
+            error_id,
+            request.method,
+            request.url.path,
+            exc_info=exc,
+        )
+        return JSONResponse(
+            {"detail": f"Internal server error (reference {error_id}); see the server log"},
+            status_code=500,
+        )
+
+
+def _document_signal_schema(app: FastAPI) -> None:
+    """Put `SignalIn` in the OpenAPI components: the signals body is read raw for speed."""
+    original = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["SignalIn"] = SignalIn.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

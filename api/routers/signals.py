@@ -1,0 +1,59 @@
+"""`POST /api/v1/signals`: a JSON array or NDJSON batch; bad items rejected, good ones kept."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from api.auth import require_roles
+from api.deps import IngestorDep
+from api.schemas import IngestResponse
+from firebreak.signals.parsing import MAX_BATCH, BodyError
+
+router = APIRouter(prefix="/api/v1", tags=["signals"])
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+_SIGNAL_SCHEMA = {"$ref": "#/components/schemas/SignalIn"}
+
+
+@router.post(
+    "/signals",
+    response_model=IngestResponse,
+    dependencies=[require_roles("ingest", "admin")],
+    summary="Ingest a batch of signals",
+    description=(
+        f"A JSON array (`application/json`) or NDJSON (`application/x-ndjson`) of up to "
+        f"{MAX_BATCH} signals. 200 when every item is accepted or a duplicate, 207 when some "
+        "are rejected (each with its index and reason; the others are stored), 422 when all are."
+    ),
+    responses={207: {"model": IngestResponse}, 413: {}, 422: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": _SIGNAL_SCHEMA}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def post_signals(request: Request, ingestor: IngestorDep) -> Response:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"The body is over {MAX_BODY_BYTES // 2**20} MiB: split it")
+    body = await request.body()
+    try:
+        result = await run_in_threadpool(
+            ingestor.ingest_body, body, request.headers.get("content-type")
+        )
+    except BodyError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    if not result.rejected:
+        code = 200
+    elif result.accepted or result.duplicates:
+        code = 207
+    else:
+        code = 422
+    return Response(orjson.dumps(result.as_dict()), status_code=code, media_type="application/json")

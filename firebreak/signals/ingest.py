@@ -1,0 +1,395 @@
+"""The ingestion pipeline: validate -> triage -> de-duplicate -> store -> detect -> incidents.
+
+One `Ingestor` per process holds the detection state. A batch is stored in one transaction with
+a Core executemany; incidents are opened (or escalated) in the same transaction, and the flow
+launcher is called after the commit, only for incidents that are new.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from firebreak.incidents import append_event, open_or_escalate
+from firebreak.signals.parsing import ParsedBatch, parse_body
+from firebreak.signals.schema import SignalIn
+from firebreak.store.models import Signal, utcnow
+
+log = logging.getLogger(__name__)
+
+SIGNAL_TABLE: Table = Signal.__table__  # type: ignore[attr-defined]
+# Comfortably under every backend's bound-parameter limit (SQLite's default is 32766).
+LOOKUP_CHUNK = 500
+# How far back the detectors' state reaches when none is declared by the engine.
+DEFAULT_HORIZON = timedelta(days=8)
+NEUTRAL_BAND = 0.05  # |sentiment| below this is neutral (VADER's convention)
+
+IncidentCallback = Callable[[int], None]
+
+
+class TriagePort(Protocol):
+    def score(self, text: str, *, author: str | None = None, reach: int = 0) -> Any: ...
+
+
+class DetectionPort(Protocol):
+    def feed(self, signals: Iterable[dict[str, Any]]) -> list[Any]: ...
+
+    def rebuild(self, signals: Iterable[dict[str, Any]]) -> Any: ...
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    alerts: int = 0
+    incidents_opened: list[int] = field(default_factory=list)
+    incidents_escalated: list[int] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+        self.alerts += other.alerts
+        self.incidents_opened.extend(other.incidents_opened)
+        self.incidents_escalated.extend(
+            i for i in other.incidents_escalated if i not in self.incidents_escalated
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "alerts": self.alerts,
+            "incidents_opened": self.incidents_opened,
+            "incidents_escalated": self.incidents_escalated,
+        }
+
+
+# -- seams to the parts built alongside: triage, detection, playbooks ----------------------------
+
+
+def default_triager() -> TriagePort | None:
+    try:
+        from firebreak.triage import Triager
+    except ImportError:
+        log.warning("firebreak.triage is not available: signals are stored without triage")
+        return None
+    return Triager()
+
+
+def load_triggers(playbooks_dir: Path) -> dict[str, Any]:
+    """Playbook name -> its trigger, for every valid playbook that has one.
+
+    An invalid playbook is skipped with a warning: one bad file must not stop ingestion.
+    """
+    try:
+        from firebreak.playbook import load_playbook
+    except ImportError:
+        log.warning("firebreak.playbook is not available: no triggers, no detection")
+        return {}
+    triggers: dict[str, Any] = {}
+    for path in sorted(Path(playbooks_dir).glob("*.y*ml")):
+        try:
+            playbook = load_playbook(path)
+        except Exception as exc:
+            log.warning("Skipping playbook %s for detection: %s", path.name, exc)
+            continue
+        if getattr(playbook, "trigger", None) is not None:
+            triggers[playbook.name] = playbook.trigger
+    return triggers
+
+
+def build_detection(triggers: Mapping[str, Any]) -> DetectionPort | None:
+    if not triggers:
+        return None
+    try:
+        from firebreak.detection import DetectionEngine  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("firebreak.detection.DetectionEngine is not available: no detection")
+        return None
+    engine: DetectionPort = DetectionEngine(dict(triggers))
+    return engine
+
+
+# -- the pipeline --------------------------------------------------------------------------------
+
+
+class Ingestor:
+    def __init__(
+        self,
+        engine: Engine,
+        detection: DetectionPort | None = None,
+        on_incident_opened: IncidentCallback | None = None,
+        *,
+        triager: TriagePort | bool | None = True,
+    ) -> None:
+        self.engine = engine
+        self.detection = detection
+        self.on_incident_opened = on_incident_opened
+        # `True` means "the real one"; tests of storage alone may pass None.
+        self.triager: TriagePort | None = default_triager() if triager is True else triager or None
+        # One batch at a time: the detectors' state and the duplicate check assume it.
+        self._lock = threading.Lock()
+        self._insert = _insert_ignoring_duplicates(engine)
+
+    # Entry points ----------------------------------------------------------------------------
+
+    def ingest_body(self, body: bytes, content_type: str | None = None) -> IngestResult:
+        """Parse and ingest an API body; raises `BodyError` when the body as a whole is unusable."""
+        return self.ingest_batch(parse_body(body, content_type))
+
+    def ingest_batch(self, batch: ParsedBatch) -> IngestResult:
+        result = self.ingest([s for _, s in batch.signals])
+        result.rejected = [r.as_dict() for r in batch.rejected]
+        return result
+
+    def ingest(self, signals: Sequence[SignalIn]) -> IngestResult:
+        rows = [self._row(s) for s in signals]
+        with self._lock:
+            result, opened = self._store_and_detect(rows)
+        self._launch(opened)
+        return result
+
+    def rebuild_detection(self) -> int:
+        """Restore the detectors from stored signals within their horizon; returns how many."""
+        if self.detection is None:
+            return 0
+        horizon = getattr(self.detection, "horizon", None) or DEFAULT_HORIZON
+        with self.engine.connect() as conn:
+            latest = conn.execute(select(func.max(SIGNAL_TABLE.c.created_at))).scalar()
+        if latest is None:
+            return 0
+        count = 0
+
+        def stored() -> Iterator[dict[str, Any]]:
+            nonlocal count
+            since = latest - horizon
+            query = (
+                select(SIGNAL_TABLE)
+                .where(SIGNAL_TABLE.c.created_at >= since)
+                .order_by(SIGNAL_TABLE.c.created_at, SIGNAL_TABLE.c.id)
+            )
+            with self.engine.connect() as conn:
+                for row in conn.execution_options(yield_per=2000).execute(query).mappings():
+                    count += 1
+                    yield _detection_view(dict(row))
+
+        self.detection.rebuild(stored())
+        return count
+
+    # Steps -----------------------------------------------------------------------------------
+
+    def _row(self, signal: SignalIn) -> dict[str, Any]:
+        row = signal.model_dump()
+        row["received_at"] = utcnow()
+        row["label"] = row["kind"] = row["priority"] = None
+        given = signal.sentiment
+        if self.triager is not None and signal.text:
+            scored = self.triager.score(
+                signal.text, author=signal.author, reach=signal.author_reach
+            )
+            row["kind"] = scored.kind
+            row["priority"] = scored.priority
+            # A sentiment sent by the client (its own model) wins over ours.
+            row["sentiment"] = scored.sentiment if given is None else given
+            row["label"] = scored.label if given is None else _label(given)
+        elif given is not None:
+            row["label"] = _label(given)
+        return row
+
+    def _store_and_detect(self, rows: list[dict[str, Any]]) -> tuple[IngestResult, list[int]]:
+        result = IngestResult()
+        with self.engine.begin() as conn:
+            fresh = _without_duplicates(conn, rows)
+            result.duplicates = len(rows) - len(fresh)
+            if fresh:
+                conn.execute(self._insert, fresh)
+            result.accepted = len(fresh)
+            alerts = self._detect(fresh)
+            result.alerts = len(alerts)
+            opened: list[int] = []
+            if alerts:
+                with Session(bind=conn) as session:
+                    for alert in alerts:
+                        incident, is_new = open_or_escalate(
+                            session,
+                            title=alert_title(alert),
+                            playbook=str(alert.playbook),
+                            scope=str(alert.scope),
+                            severity=str(alert.severity),
+                            trigger=alert_record(alert),
+                            at=getattr(alert, "at", None),
+                        )
+                        assert incident.id is not None
+                        if is_new:
+                            opened.append(incident.id)
+                        elif incident.id not in opened + result.incidents_escalated:
+                            result.incidents_escalated.append(incident.id)
+                    session.flush()
+            result.incidents_opened = opened
+        return result, opened
+
+    def _detect(self, rows: list[dict[str, Any]]) -> list[Any]:
+        if self.detection is None or not rows:
+            return []
+        ordered = sorted(rows, key=lambda r: r["created_at"])
+        return list(self.detection.feed(_detection_view(r) for r in ordered))
+
+    def _launch(self, incident_ids: list[int]) -> None:
+        if self.on_incident_opened is None:
+            return
+        for incident_id in incident_ids:
+            try:
+                self.on_incident_opened(incident_id)
+            except Exception as exc:
+                # The incident is open and stored; a failed launch is recorded, never lost.
+                log.exception("Launching the playbook for incident %s failed", incident_id)
+                with Session(self.engine) as session:
+                    append_event(
+                        session,
+                        incident_id,
+                        "playbook.launch_failed",
+                        f"Playbook launch failed: {type(exc).__name__}: {exc}",
+                    )
+                    session.commit()
+
+
+def _label(sentiment: float) -> str:
+    if sentiment <= -NEUTRAL_BAND:
+        return "negative"
+    if sentiment >= NEUTRAL_BAND:
+        return "positive"
+    return "neutral"
+
+
+def _detection_view(row: dict[str, Any]) -> dict[str, Any]:
+    created = row["created_at"]
+    if isinstance(created, datetime) and created.tzinfo is None:
+        # SQLite hands back naive datetimes; everything we store is UTC.
+        row = {**row, "created_at": created.replace(tzinfo=utcnow().tzinfo)}
+    return row
+
+
+def _without_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop rows whose (source, source_id) is earlier in the batch or already stored."""
+    seen: set[tuple[str, str]] = set()
+    unique: list[dict[str, Any]] = []
+    for row in rows:
+        sid = row["source_id"]
+        if sid is None:
+            unique.append(row)
+            continue
+        key = (row["source"], sid)
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    if not seen:
+        return unique
+    stored = _stored_keys(conn, seen)
+    if not stored:
+        return unique
+    return [
+        r for r in unique if r["source_id"] is None or (r["source"], r["source_id"]) not in stored
+    ]
+
+
+def _stored_keys(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, sid in keys:
+        by_source[source].append(sid)
+    found: set[tuple[str, str]] = set()
+    cols = SIGNAL_TABLE.c
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[start : start + LOOKUP_CHUNK]
+            query = select(cols.source, cols.source_id).where(
+                cols.source == source, cols.source_id.in_(chunk)
+            )
+            found.update((s, i) for s, i in conn.execute(query))
+    return found
+
+
+def _insert_ignoring_duplicates(engine: Engine) -> Any:
+    """An INSERT that skips a (source, source_id) another process stored meanwhile."""
+    backend = engine.dialect.name
+    if backend == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif backend == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        return insert(SIGNAL_TABLE)
+    return dialect_insert(SIGNAL_TABLE).on_conflict_do_nothing(
+        index_elements=[SIGNAL_TABLE.c.source, SIGNAL_TABLE.c.source_id]
+    )
+
+
+# -- incidents from alerts -----------------------------------------------------------------------
+
+RULE_TITLES = {
+    "threshold": "Surge",
+    "spike": "Spike",
+    "reach": "High-reach wave",
+    "negative_share": "Negative turn",
+}
+
+
+def alert_title(alert: Any) -> str:
+    """`Spike on acme: 212 signals in 15 min (4.1x baseline)`: what a lead reads first."""
+    window: Mapping[str, Any] = getattr(alert, "window", None) or {}
+    rule = str(getattr(alert, "rule", "alert"))
+    label = RULE_TITLES.get(rule, rule.replace("_", " ").capitalize())
+    count = window.get("count", getattr(alert, "value", None))
+    title = f"{label} on {alert.scope}"
+    if isinstance(count, int | float):
+        title += f": {count:g} signals"
+    within = window.get("within")
+    if isinstance(within, timedelta):
+        within = within.total_seconds()
+    if isinstance(within, int | float) and within > 0:
+        title += f" in {_minutes(within)}"
+    if rule == "negative_share" and isinstance(window.get("negative_share"), int | float):
+        title += f" ({window['negative_share']:.0%} negative)"
+    factor = window.get("factor")
+    if rule == "spike" and isinstance(factor, int | float):
+        title += f" ({factor:.1f}x baseline)"
+    return title
+
+
+def _minutes(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min"
+
+
+def alert_record(alert: Any) -> dict[str, Any]:
+    """The alert as JSON-safe data for the incident's `trigger` column and timeline."""
+    record: dict[str, Any] = {}
+    for name in ("rule", "value", "baseline", "at", "severity", "window"):
+        record[name] = _jsonable(getattr(alert, name, None))
+    return record
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
