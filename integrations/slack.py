@@ -1,0 +1,176 @@
+"""ChatPort over the Slack Web API (`slack_sdk.WebClient`).
+
+Errors come back as `IntegrationError("slack", ...)` naming the method and Slack's error code.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
+
+from firebreak.ports import ChannelRef, IntegrationError, MessageRef
+from integrations.policy import DEFAULT_POLICY, RetryPolicy
+
+SERVICE = "slack"
+DEFAULT_BASE_URL = "https://slack.com/api/"
+# Slack errors that mean "try again later" rather than "this request is wrong".
+_TRANSIENT = {
+    "ratelimited",
+    "fatal_error",
+    "internal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+
+T = TypeVar("T")
+
+
+class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
+    """Honour `Retry-After`, but never wait longer than the policy allows."""
+
+    def __init__(self, max_retry_count: int, max_delay: float) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_delay = max_delay
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        delay = 1.0
+        if response is not None:
+            for name, values in response.headers.items():
+                if name.lower() == "retry-after" and values:
+                    delay = float(values[0])
+        time.sleep(max(0.0, min(delay, self.max_delay)))
+        state.increment_current_attempt()
+
+
+class SlackChat:
+    """ChatPort: channels, invitations and messages through the Slack Web API."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
+        self.base_url = base_url or DEFAULT_BASE_URL
+        if not self.base_url.endswith("/"):
+            self.base_url += "/"
+        handlers: list[RetryHandler] = [_CappedRateLimitHandler(policy.retries, policy.max_delay)]
+        self._client = WebClient(
+            token=token,
+            base_url=self.base_url,
+            timeout=max(1, round(policy.timeout)),
+            retry_handlers=handlers,
+        )
+
+    def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
+        response = self._call(
+            "conversations.create",
+            lambda: self._client.conversations_create(name=name, is_private=private),
+        )
+        channel = response["channel"]
+        return ChannelRef(id=channel["id"], name=channel["name"])
+
+    def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        if not user_ids:
+            return
+        try:
+            self._call(
+                "conversations.invite",
+                lambda: self._client.conversations_invite(channel=channel_id, users=user_ids),
+            )
+        except IntegrationError as e:
+            # Inviting people who are already there is the outcome we wanted.
+            if not e.message.endswith(": already_in_channel"):
+                raise
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> MessageRef:
+        response = self._call(
+            "chat.postMessage",
+            lambda: self._client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            ),
+        )
+        return MessageRef(channel=response["channel"], ts=response["ts"])
+
+    def update(
+        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        self._call(
+            "chat.update",
+            lambda: self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+        )
+
+    def set_topic(self, channel_id: str, topic: str) -> None:
+        self._call(
+            "conversations.setTopic",
+            lambda: self._client.conversations_setTopic(channel=channel_id, topic=topic),
+        )
+
+    def lookup_user(self, email: str) -> str:
+        """The Slack user id for an email address."""
+        response = self._call(
+            "users.lookupByEmail", lambda: self._client.users_lookupByEmail(email=email)
+        )
+        return str(response["user"]["id"])
+
+    def check(self) -> str:
+        """Verify the token; returns the bot's user id."""
+        return str(self._call("auth.test", self._client.auth_test)["user_id"])
+
+    def _call(self, method: str, call: Callable[[], SlackResponse]) -> SlackResponse:
+        try:
+            return call()
+        except SlackApiError as e:
+            error = str(e.response.get("error") or f"HTTP {e.response.status_code}")
+            retryable = e.response.status_code == 429 or e.response.status_code >= 500
+            raise IntegrationError(
+                SERVICE,
+                f"Slack refused {method}: {error}",
+                retryable=retryable or error in _TRANSIENT,
+            ) from None
+        except (TimeoutError, urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise IntegrationError(
+                SERVICE,
+                f"Slack at {self.base_url} is unreachable: {_plain(reason)}",
+                retryable=True,
+            ) from None
+        except SlackClientError as e:
+            raise IntegrationError(SERVICE, f"Slack {method} failed: {e}") from None
+
+
+def _plain(reason: object) -> str:
+    """`[Errno 111] Connection refused` -> `connection refused`."""
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "timed out"
+    return str(reason) or type(reason).__name__
