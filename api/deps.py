@@ -12,7 +12,7 @@ from sqlmodel import Session
 from firebreak.settings import Settings
 from firebreak.signals.ingest import Ingestor
 
-Launcher = Callable[[int], None]
+Launcher = Callable[[int], object]
 
 
 def get_settings(request: Request) -> Settings:

@@ -19,7 +19,7 @@ from firebreak.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def pending_launcher(engine: Engine) -> Callable[[int], None]:
+def pending_launcher(engine: Engine) -> Callable[[int], object]:
     def record_pending(incident_id: int) -> None:
         with Session(engine) as session:
             append_event(
@@ -33,7 +33,7 @@ def pending_launcher(engine: Engine) -> Callable[[int], None]:
     return record_pending
 
 
-def default_launcher(settings: Settings, engine: Engine) -> Callable[[int], None]:
+def default_launcher(settings: Settings, engine: Engine) -> Callable[[int], object]:
     try:
         from flows.launcher import launch_incident  # type: ignore[import-not-found]
     except ImportError:
@@ -41,10 +41,9 @@ def default_launcher(settings: Settings, engine: Engine) -> Callable[[int], None
         return pending_launcher(engine)
     accepts_settings = "settings" in inspect.signature(launch_incident).parameters
 
-    def launch(incident_id: int) -> None:
+    def launch(incident_id: int) -> object:
         if accepts_settings:
-            launch_incident(incident_id, settings=settings)
-        else:
-            launch_incident(incident_id)
+            return launch_incident(incident_id, settings=settings)
+        return launch_incident(incident_id)
 
     return launch

@@ -34,7 +34,7 @@ LOOKUP_CHUNK = 500
 DEFAULT_HORIZON = timedelta(days=8)
 NEUTRAL_BAND = 0.05  # |sentiment| below this is neutral (VADER's convention)
 
-IncidentCallback = Callable[[int], None]
+IncidentCallback = Callable[[int], object]
 
 
 class TriagePort(Protocol):
