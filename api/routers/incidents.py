@@ -172,31 +172,25 @@ def decide_gate(
 # -- playbooks -----------------------------------------------------------------------------------
 
 
-def available_playbooks(playbooks_dir: Path) -> list[str]:
-    return sorted(p.stem for p in Path(playbooks_dir).glob("*.y*ml"))
-
-
 def _checked_inputs(playbooks_dir: Path, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The playbook must exist; its `inputs` are validated by the playbook package's rules."""
-    known = available_playbooks(playbooks_dir)
-    if name not in known:
-        raise HTTPException(
-            422,
-            f"Unknown playbook {name!r}; available playbooks: {', '.join(known) or 'none'}",
-        )
+    """The playbook must exist (else list those that do); its `inputs` are checked against it."""
     try:
-        from firebreak.playbook.catalog import load_named, parse_inputs
+        from firebreak.playbook.catalog import PlaybookNotFound, coerce_inputs, load_named
     except ImportError:
-        return inputs  # the playbook package is not there yet: inputs pass as given
+        # The playbook package is not complete yet: check the name, pass inputs as given.
+        known = sorted(p.stem for p in Path(playbooks_dir).glob("*.yaml"))
+        if name not in known:
+            raise HTTPException(
+                422, f"Unknown playbook {name!r}; available playbooks: {', '.join(known) or 'none'}"
+            ) from None
+        return inputs
     try:
-        book = load_named(playbooks_dir, name)
-        pairs = [f"{k}={_as_text(v)}" for k, v in inputs.items()]
-        return dict(parse_inputs(book, pairs))
+        book = load_named(Path(playbooks_dir), name)
+    except PlaybookNotFound as exc:
+        raise HTTPException(422, str(exc)) from None
+    except Exception as exc:
+        raise HTTPException(422, f"Playbook {name!r} cannot be loaded: {exc}") from None
+    try:
+        return coerce_inputs(book, inputs)
     except ValueError as exc:
         raise HTTPException(422, f"Playbook {name!r}: {exc}") from None
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

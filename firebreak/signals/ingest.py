@@ -12,7 +12,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +23,7 @@ from sqlmodel import Session
 from firebreak.incidents import append_event, open_or_escalate
 from firebreak.signals.parsing import ParsedBatch, parse_body
 from firebreak.signals.schema import SignalIn
-from firebreak.store.models import Signal, utcnow
+from firebreak.store.models import Incident, Signal, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,11 @@ class TriagePort(Protocol):
 class DetectionPort(Protocol):
     def feed(self, signals: Iterable[dict[str, Any]]) -> list[Any]: ...
 
-    def rebuild(self, signals: Iterable[dict[str, Any]]) -> Any: ...
+    def rebuild(
+        self,
+        signals: Iterable[dict[str, Any]],
+        last_alerts: Mapping[tuple[str, str], datetime] | None = None,
+    ) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -115,7 +119,7 @@ def build_detection(triggers: Mapping[str, Any]) -> DetectionPort | None:
     if not triggers:
         return None
     try:
-        from firebreak.detection import DetectionEngine  # type: ignore[attr-defined]
+        from firebreak.detection.engine import DetectionEngine
     except ImportError:
         log.warning("firebreak.detection.DetectionEngine is not available: no detection")
         return None
@@ -186,8 +190,21 @@ class Ingestor:
                     count += 1
                     yield _detection_view(dict(row))
 
-        self.detection.rebuild(stored())
+        self.detection.rebuild(stored(), last_alerts=self._last_detections())
         return count
+
+    def _last_detections(self) -> dict[tuple[str, str], datetime]:
+        """(playbook, scope) -> when detection last opened an incident: cooldowns survive."""
+        table: Table = Incident.__table__  # type: ignore[attr-defined]
+        query = (
+            select(table.c.playbook, table.c.scope, func.max(table.c.opened_at))
+            .where(table.c.declared_by.is_(None))
+            .group_by(table.c.playbook, table.c.scope)
+        )
+        with self.engine.connect() as conn:
+            return {
+                (playbook, scope): _utc(at) for playbook, scope, at in conn.execute(query) if at
+            }
 
     # Steps -----------------------------------------------------------------------------------
 
@@ -274,11 +291,15 @@ def _label(sentiment: float) -> str:
     return "neutral"
 
 
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def _detection_view(row: dict[str, Any]) -> dict[str, Any]:
     created = row["created_at"]
     if isinstance(created, datetime) and created.tzinfo is None:
-        # SQLite hands back naive datetimes; everything we store is UTC.
-        row = {**row, "created_at": created.replace(tzinfo=utcnow().tzinfo)}
+        row = {**row, "created_at": _utc(created)}
     return row
 
 
