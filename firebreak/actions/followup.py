@@ -34,4 +34,4 @@ def schedule(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         f"Chasing {len(issues)} issue(s) every {span}: {', '.join(issues)}",
         {"issues": issues, "every_seconds": every, "until_done": until_done},
     )
-    return {"scheduled": len(issues)}
+    return {"scheduled": issues}

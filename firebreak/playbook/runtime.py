@@ -9,7 +9,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -131,9 +132,10 @@ class SystemClock:
 class VirtualClock:
     """Time that only moves when every sleeper agrees: the earliest wake-up jumps the clock.
 
-    Concurrent steps each sleep on it; the sleeper with the earliest wake time advances `now` to
-    that time and returns at once, the others wait until the clock reaches theirs. No real time
-    passes, so ladders and timeouts rehearse in milliseconds and in a deterministic order.
+    Concurrent steps each sleep on it. Once every participant (a thread running a step) is asleep,
+    the sleeper with the earliest wake time advances `now` to it and returns; the others wait until
+    the clock reaches theirs. No real time passes, so ladders and timeouts rehearse in
+    milliseconds, and in the same order every time.
     """
 
     def __init__(self, start: datetime | None = None, poll_interval: float = 30.0) -> None:
@@ -142,6 +144,7 @@ class VirtualClock:
         self._cond = threading.Condition()
         self._sleepers: list[tuple[datetime, int]] = []
         self._seq = itertools.count()
+        self._active = 0  # threads doing a step's work; time waits until all of them sleep
 
     def now(self) -> datetime:
         with self._cond:
@@ -152,14 +155,39 @@ class VirtualClock:
             self._now += timedelta(seconds=seconds)
             self._cond.notify_all()
 
+    @contextmanager
+    def participant(self) -> Iterator[None]:
+        """Mark this thread busy: time does not jump past it while it works, only as it sleeps."""
+        with self._cond:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """A participant that only watches another thread's work stops holding time back."""
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active += 1
+
     def sleep(self, seconds: float) -> None:
         with self._cond:
             entry = (self._now + timedelta(seconds=max(0.0, seconds)), next(self._seq))
             heapq.heappush(self._sleepers, entry)
+            self._cond.notify_all()  # one more asleep: the earliest may now move the clock
             while True:
                 if self._now >= entry[0]:
                     break
-                if self._sleepers[0] == entry:
+                if self._sleepers[0] == entry and len(self._sleepers) >= self._active:
                     self._now = entry[0]
                     break
                 self._cond.wait(timeout=0.05)

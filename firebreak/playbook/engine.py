@@ -1,0 +1,507 @@
+"""Runs a validated playbook for one incident against a `Runtime`.
+
+Steps form a DAG through `needs`. Every step whose dependencies are done is started at once, each
+in its own thread (so a gate waiting for a person never holds up the war room). Gate branches
+(`on_approved`, `on_rejected`, `on_timeout`) and `on_failure: <step>` handlers run only when taken;
+everything else a branch did not take is skipped, and every transition lands on the timeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_base
+
+from firebreak.actions import ACTIONS, GATE_ACTIONS
+from firebreak.actions.base import ActionContext, ActionError, RunState, StepTimeout
+from firebreak.actions.templates import TemplateRenderer, TemplateRenderError
+from firebreak.expressions import ExpressionError, compile_condition, compile_value
+from firebreak.playbook.runtime import Runtime
+from firebreak.ports import IntegrationError
+from firebreak.roles import RoleError
+
+StepWrapper = Callable[[Any, Callable[[], dict[str, Any]]], dict[str, Any]]
+
+SUCCEEDED, FAILED, SKIPPED = "succeeded", "failed", "skipped"
+# The outcome of a gate step names the branch that runs next.
+BRANCH_OF_OUTCOME = {
+    "approved": "on_approved",
+    "rejected": "on_rejected",
+    "timed_out": "on_timeout",
+    "timeout": "on_timeout",
+}
+BRANCHES = ("on_approved", "on_rejected", "on_timeout")
+
+
+@dataclass
+class StepResult:
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    attempts: int = 0
+    reason: str | None = None  # why a step was skipped
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass
+class RunResult:
+    status: str  # succeeded | failed
+    steps: dict[str, StepResult]
+    failed_step: str | None = None
+
+    def executed(self) -> list[str]:
+        """Steps that ran, in the order they started (virtual time, then playbook order)."""
+        ran = [(sid, r) for sid, r in self.steps.items() if r.status != SKIPPED]
+        ran.sort(key=lambda item: item[1].started_at or datetime.min)
+        return [sid for sid, _ in ran]
+
+
+class StepFailure(Exception):
+    def __init__(self, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.attempts = attempts
+
+
+# ------------------------------------------------------------------------------- step accessors
+# The playbook model is pydantic; these read it without caring whether an optional field is
+# absent or None, so the engine also runs plain objects built in tests.
+
+
+def _field(step: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        value = getattr(step, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+def _condition(step: Any) -> Any:
+    return _field(step, "if_", "condition", "when")
+
+
+def _needs(step: Any) -> list[str]:
+    return list(_field(step, "needs", default=[]))
+
+
+def _branch(step: Any, name: str) -> list[str]:
+    value = _field(step, name, default=[])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _on_failure(step: Any) -> str:
+    return str(_field(step, "on_failure", default="fail"))
+
+
+def _seconds(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, int | float):
+        return float(value)
+    from firebreak.expressions import parse_duration
+
+    return parse_duration(str(value)).total_seconds()
+
+
+def _raw_args(step: Any) -> tuple[Any, type[BaseModel] | None]:
+    """The step's `with:` as written (expressions unrendered) and the model that checks it."""
+    args = _field(step, "with_", "args", "with")
+    if isinstance(args, BaseModel):
+        data = args.model_dump(by_alias=True, exclude_unset=True, mode="python")
+        return data, type(args)
+    return dict(args or {}), None
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, StepTimeout):
+        return True
+    return isinstance(exc, IntegrationError | ActionError) and exc.retryable
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ExpressionError | TemplateRenderError | RoleError | StepTimeout):
+        return str(exc)
+    if isinstance(exc, ActionError):
+        return exc.message
+    if isinstance(exc, IntegrationError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'with'}: {e['msg']}" for e in exc.errors()
+        )
+        return f"arguments invalid after rendering: {problems}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Backoff(wait_base):
+    """`backoff * factor ** (attempt - 1)`: the playbook's retry spelling."""
+
+    def __init__(self, backoff: float, factor: float) -> None:
+        self.backoff, self.factor = backoff, factor
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        return self.backoff * self.factor ** (retry_state.attempt_number - 1)
+
+
+class Engine:
+    def __init__(
+        self,
+        playbook: Any,
+        runtime: Runtime,
+        step_wrapper: StepWrapper | None = None,
+        *,
+        templates: TemplateRenderer | None = None,
+        max_workers: int = 32,
+    ) -> None:
+        self.playbook = playbook
+        self.runtime = runtime
+        self.step_wrapper: StepWrapper = step_wrapper or (lambda step, fn: fn())
+        self.templates = templates or TemplateRenderer()
+        self.state = RunState()
+        self.steps: dict[str, Any] = {step.id: step for step in playbook.steps}
+        self.order = {step_id: index for index, step_id in enumerate(self.steps)}
+        self.results: dict[str, StepResult] = {}
+        self._lock = threading.Lock()
+        self._max_workers = max(1, min(max_workers, len(self.steps)))
+        # A step named in a gate branch or an on_failure handler waits for its trigger.
+        self.triggers: dict[str, list[tuple[str, str]]] = {}
+        for step in playbook.steps:
+            for branch in BRANCHES:
+                for target in _branch(step, branch):
+                    self.triggers.setdefault(target, []).append((step.id, branch))
+            handler = _on_failure(step)
+            if handler not in ("continue", "fail"):
+                self.triggers.setdefault(handler, []).append((step.id, "on_failure"))
+
+    # ------------------------------------------------------------------------------ context
+    def context(self) -> dict[str, Any]:
+        incident = self.runtime.incident
+        inputs = dict(self._input_defaults())
+        inputs.update(incident.inputs or {})
+        with self._lock:
+            steps = {
+                sid: dict(result.outputs)
+                for sid, result in self.results.items()
+                if result.status != SKIPPED
+            }
+        return {
+            "incident": {
+                "id": incident.id,
+                "number": incident.id,
+                "title": incident.title,
+                "severity": incident.severity,
+                "scope": incident.scope,
+                "playbook": incident.playbook,
+                "opened_at": incident.opened_at.isoformat(),
+                "inputs": inputs,
+            },
+            "inputs": inputs,
+            "steps": steps,
+            "roles": self.runtime.roles.context(),
+            "now": self.runtime.clock.now().isoformat(),
+        }
+
+    def _input_defaults(self) -> Iterator[tuple[str, Any]]:
+        for name, spec in (getattr(self.playbook, "inputs", None) or {}).items():
+            default = getattr(spec, "default", None)
+            if default is not None:
+                yield name, default
+
+    # ------------------------------------------------------------------------------- the run
+    def run(self) -> RunResult:
+        pending = dict(self.steps)
+        running: dict[Future[StepResult], str] = {}
+        done: queue.Queue[Future[StepResult]] = queue.Queue()
+        failed_step: str | None = None
+        with ThreadPoolExecutor(self._max_workers, thread_name_prefix="step") as pool:
+            while pending or running:
+                if failed_step is None:
+                    for step_id in list(pending):
+                        verdict = self._readiness(step_id)
+                        if verdict is None:
+                            continue
+                        step = pending.pop(step_id)
+                        if verdict is not True:
+                            self._skip(step, verdict)
+                            continue
+                        reason = self._condition_false(step)
+                        if reason is not None:
+                            self._skip(step, reason)
+                            continue
+                        ctx = contextvars.copy_context()
+                        future = pool.submit(ctx.run, self._execute, step)
+                        running[future] = step_id
+                        future.add_done_callback(done.put)
+                    if any(
+                        self._readiness(sid) is not None for sid in pending
+                    ):  # skipping may have settled more steps: go round again before waiting
+                        continue
+                if not running:
+                    for step_id, step in list(pending.items()):
+                        reason = (
+                            f"the playbook stopped after '{failed_step}' failed"
+                            if failed_step
+                            else "nothing it waits for happened"
+                        )
+                        self._skip(step, reason)
+                        pending.pop(step_id)
+                    break
+                future = done.get()
+                step_id = running.pop(future)
+                result = future.result()
+                if result.status == FAILED and _on_failure(self.steps[step_id]) == "fail":
+                    failed_step = failed_step or step_id
+        status = FAILED if failed_step else SUCCEEDED
+        return RunResult(status, dict(self.results), failed_step)
+
+    def _readiness(self, step_id: str) -> bool | str | None:
+        """True: ready to run; a string: skip for that reason; None: not yet."""
+        with self._lock:
+            results = dict(self.results)
+        for need in _needs(self.steps[step_id]):
+            result = results.get(need)
+            if result is None:
+                return None
+            if result.status == SKIPPED:
+                return f"it needs '{need}', which was skipped"
+            if result.status == FAILED and _on_failure(self.steps[need]) != "continue":
+                return f"it needs '{need}', which failed"
+        triggers = self.triggers.get(step_id)
+        if not triggers:
+            return True
+        waiting = False
+        for owner, branch in triggers:
+            result = results.get(owner)
+            if result is None:
+                waiting = True
+            elif self._taken(owner, branch, result):
+                return True
+        if waiting:
+            return None
+        return "; ".join(self._not_taken(owner, branch) for owner, branch in triggers)
+
+    def _taken(self, owner: str, branch: str, result: StepResult) -> bool:
+        if branch == "on_failure":
+            return result.status == FAILED
+        if result.status != SUCCEEDED:
+            return False
+        outcome = result.outputs.get("outcome")
+        return BRANCH_OF_OUTCOME.get(str(outcome)) == branch
+
+    def _not_taken(self, owner: str, branch: str) -> str:
+        result = self.results[owner]
+        if branch == "on_failure":
+            return f"'{owner}' did not fail"
+        if result.status != SUCCEEDED:
+            return f"'{owner}' {result.status}"
+        return f"'{owner}' ended {result.outputs.get('outcome')}, not {branch}"
+
+    def _condition_false(self, step: Any) -> str | None:
+        source = _condition(step)
+        if source is None:
+            return None
+        try:
+            compiled = step.compiled_if() if hasattr(step, "compiled_if") else None
+            value = (compiled or compile_condition(source)).evaluate(self.context())
+        except ExpressionError as exc:
+            # Fails closed: a condition that cannot be evaluated does not run its step.
+            self.runtime.record(
+                "expression.error",
+                f"Could not evaluate the condition of '{step.id}': {exc}",
+                {"step": step.id, "if": str(source)},
+            )
+            return f"its condition could not be evaluated: {exc}"
+        if not value:
+            return f"its condition is false: {source}"
+        return None
+
+    def _skip(self, step: Any, reason: str) -> None:
+        now = self.runtime.clock.now()
+        with self._lock:
+            self.results[step.id] = StepResult(
+                SKIPPED, reason=reason, started_at=now, finished_at=now
+            )
+        self.runtime.step_finished(step.id, step.uses, SKIPPED, {}, None, 0)
+        self.runtime.record(
+            "step.skipped", f"Skipped {step.id}: {reason}", {"step": step.id, "action": step.uses}
+        )
+
+    # ---------------------------------------------------------------------------- one step
+    def _execute(self, step: Any) -> StepResult:
+        with self._participant():
+            started = self.runtime.clock.now()
+            self.runtime.step_started(step.id, step.uses)
+            self.runtime.record(
+                "step.started",
+                f"Started {step.id} ({step.uses})",
+                {"step": step.id, "action": step.uses},
+            )
+            attempts = [0]
+            try:
+                outputs = self.step_wrapper(step, lambda: self._attempts(step, attempts))
+                result = StepResult(SUCCEEDED, dict(outputs or {}), attempts=attempts[0])
+            except StepFailure as exc:
+                result = StepResult(FAILED, error=exc.message, attempts=exc.attempts)
+            except Exception as exc:  # a step wrapper's own failure must not stop the run
+                result = StepResult(FAILED, error=_describe(exc), attempts=max(attempts[0], 1))
+            result.started_at = started
+            result.finished_at = self.runtime.clock.now()
+            self._finish(step, result)
+            return result
+
+    def _finish(self, step: Any, result: StepResult) -> None:
+        self.runtime.step_finished(
+            step.id, step.uses, result.status, result.outputs, result.error, result.attempts
+        )
+        data = {"step": step.id, "action": step.uses, "attempts": result.attempts}
+        if result.status == SUCCEEDED:
+            outcome = result.outputs.get("outcome") if step.uses in GATE_ACTIONS else None
+            summary = f"{step.id} succeeded" + (f": {outcome}" if outcome else "")
+            self.runtime.record("step.succeeded", summary, data)
+        else:
+            policy = _on_failure(step)
+            then = {
+                "fail": "the playbook stops",
+                "continue": "continuing",
+            }.get(policy, f"running '{policy}'")
+            self.runtime.record(
+                "step.failed",
+                f"{step.id} failed after {result.attempts} attempt(s): {result.error}; {then}",
+                {**data, "error": result.error, "on_failure": policy},
+            )
+        with self._lock:
+            self.results[step.id] = result
+
+    def _attempts(self, step: Any, counter: list[int]) -> dict[str, Any]:
+        retry = _field(step, "retry")
+        tries = int(_field(retry, "attempts", default=1)) if retry else 1
+        backoff = _seconds(_field(retry, "backoff", default=0)) if retry else 0.0
+        factor = float(_field(retry, "factor", default=2.0)) if retry else 1.0
+        clock = self.runtime.clock
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            pause = state.next_action.sleep if state.next_action else 0
+            self.runtime.record(
+                "step.retrying",
+                f"{step.id}: attempt {state.attempt_number} of {tries} failed "
+                f"({_describe(exc) if exc else 'unknown'}); retrying in {pause:g}s",
+                {"step": step.id, "attempt": state.attempt_number},
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(tries),
+            wait=_Backoff(backoff, factor),
+            retry=retry_if_exception(_retryable),
+            sleep=clock.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    counter[0] = attempt.retry_state.attempt_number
+                    return self._attempt(step)
+        except Exception as exc:
+            if isinstance(exc, ExpressionError | TemplateRenderError | ValidationError):
+                self.runtime.record(
+                    "template.error",
+                    f"{step.id}: could not render its arguments: {_describe(exc)}",
+                    {"step": step.id, "action": step.uses},
+                )
+            raise StepFailure(_describe(exc), counter[0]) from exc
+        raise StepFailure("no attempt was made", counter[0])  # pragma: no cover
+
+    def _attempt(self, step: Any) -> dict[str, Any]:
+        action = ACTIONS.get(step.uses)
+        if action is None:
+            raise ActionError(f"unknown action '{step.uses}'")
+        context = self.context()
+        raw, model = _raw_args(step)
+        compiled = step.compiled_with() if hasattr(step, "compiled_with") else compile_value(raw)
+        rendered = compiled.render(context)
+        if model is not None:
+            rendered = model.model_validate(rendered).model_dump(by_alias=True, mode="python")
+        timeout = _seconds(_field(step, "timeout"))
+        deadline = self.runtime.clock.now() + timedelta(seconds=timeout) if timeout else None
+        ctx = ActionContext(
+            runtime=self.runtime,
+            step_id=step.id,
+            action=step.uses,
+            context=context,
+            templates=self.templates,
+            state=self.state,
+            deadline=deadline,
+        )
+        if deadline is None or step.uses in GATE_ACTIONS or step.uses == "wait":
+            # Waiting actions watch the deadline themselves, on the runtime clock.
+            return action(ctx, rendered)
+        return self._within(deadline, step, lambda: action(ctx, rendered))
+
+    def _within(
+        self, deadline: datetime, step: Any, fn: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Run `fn` in a helper thread and give up at `deadline` on the runtime clock."""
+        box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+        context = contextvars.copy_context()
+
+        def work() -> None:
+            with self._participant():
+                try:
+                    box.put((True, fn()))
+                except BaseException as exc:
+                    box.put((False, exc))
+
+        # The helper does the work while this thread only watches: it stops counting as busy.
+        with self._idle():
+            threading.Thread(target=context.run, args=(work,), daemon=True).start()
+            while True:
+                try:
+                    ok, value = box.get(timeout=0.01)
+                except queue.Empty:
+                    if self.runtime.clock.now() >= deadline:
+                        raise StepTimeout(f"step '{step.id}' passed its timeout") from None
+                    continue
+                if ok:
+                    return value
+                raise value
+
+    @contextlib.contextmanager
+    def _participant(self) -> Iterator[None]:
+        participant = getattr(self.runtime.clock, "participant", None)
+        if participant is None:
+            yield
+            return
+        with participant():
+            yield
+
+    @contextlib.contextmanager
+    def _idle(self) -> Iterator[None]:
+        idle = getattr(self.runtime.clock, "idle", None)
+        if idle is None:
+            yield
+            return
+        with idle():
+            yield
+
+
+def run_playbook(
+    playbook: Any, runtime: Runtime, step_wrapper: StepWrapper | None = None
+) -> RunResult:
+    return Engine(playbook, runtime, step_wrapper).run()
+
+
+__all__ = ["Engine", "RunResult", "StepResult", "run_playbook"]
