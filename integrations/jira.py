@@ -164,6 +164,16 @@ class JiraTracker:
 
 
 def _reason(error: JIRAError) -> str:
+    """Jira's own messages, with the field each one is about (the client's text drops it)."""
+    try:
+        body = error.response.json() if error.response is not None else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        parts = [str(m) for m in body.get("errorMessages") or []]
+        parts += [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+        if parts:
+            return "; ".join(parts)
     text = (error.text or "").strip()
     return text or "no details"
 

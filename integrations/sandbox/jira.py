@@ -79,7 +79,9 @@ class JiraEmulator:
 
     def fault_reply(self, status: int, retry_after: int | None) -> Reply:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        message = "Rate limit exceeded." if status == 429 else "Internal server error"
+        message = {429: "Rate limit exceeded.", 503: "Service unavailable"}.get(
+            status, "Internal server error"
+        )
         return json_reply({"errorMessages": [message], "errors": {}}, status, **headers)
 
     def handle(self, request: Request) -> Reply:

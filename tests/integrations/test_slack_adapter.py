@@ -1,0 +1,121 @@
+"""SlackChat against the loopback Slack emulator, through the real slack_sdk client."""
+
+from __future__ import annotations
+
+import pytest
+
+from firebreak.ports import ChannelRef, IntegrationError
+from integrations.policy import RetryPolicy
+from integrations.sandbox import Sandbox
+from integrations.slack import SlackChat
+from tests.integrations.conftest import FAST, closed_port
+
+
+def test_war_room_is_created_people_invited_and_messages_threaded(
+    sb: Sandbox, chat: SlackChat
+) -> None:
+    room = chat.create_channel("crisis-42", private=True)
+    chat.invite(room.id, ["U0AAA1", "U0BBB2"])
+    first = chat.post(room.id, "Incident #42 opened", blocks=[{"type": "divider"}])
+    reply = chat.post(room.id, "Owner: comms", thread_ts=first.ts)
+
+    assert room == ChannelRef(id=room.id, name="crisis-42")
+    assert first.channel == room.id and reply.ts != first.ts
+    calls = [(r.method, r.path) for r in sb.requests("slack")]
+    assert calls == [
+        ("POST", "/api/conversations.create"),
+        ("POST", "/api/conversations.invite"),
+        ("POST", "/api/chat.postMessage"),
+        ("POST", "/api/chat.postMessage"),
+    ]
+    create, invite, post, threaded = sb.requests("slack")
+    assert create.body == {"name": "crisis-42", "is_private": "1"}
+    assert invite.body == {"channel": room.id, "users": "U0AAA1,U0BBB2"}
+    assert post.body["blocks"] == [{"type": "divider"}]
+    assert threaded.body["thread_ts"] == first.ts
+    assert all(r.headers["authorization"] == f"Bearer {sb.slack_token}" for r in sb.requests())
+    state = sb.state("slack")
+    members = next(c["members"] for c in state["channels"] if c["id"] == room.id)
+    assert {"U0AAA1", "U0BBB2"} <= set(members)
+    assert [m["text"] for m in state["messages"]] == ["Incident #42 opened", "Owner: comms"]
+
+
+def test_inviting_people_already_present_is_not_an_error(sb: Sandbox, chat: SlackChat) -> None:
+    room = chat.create_channel("crisis-43")
+    chat.invite(room.id, ["U0AAA1"])
+    chat.invite(room.id, ["U0AAA1"])
+    assert len(sb.requests("slack")) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("Crisis 42", "invalid_name_specials"),
+        ("crisis.42", "invalid_name_specials"),
+        ("c" * 81, "invalid_name_maxlength"),
+    ],
+)
+def test_bad_channel_names_are_refused_with_slacks_reason(
+    chat: SlackChat, name: str, error: str
+) -> None:
+    with pytest.raises(IntegrationError) as caught:
+        chat.create_channel(name)
+    assert caught.value.service == "slack"
+    assert caught.value.message == f"Slack refused conversations.create: {error}"
+    assert not caught.value.retryable
+
+
+def test_taken_name_is_refused(chat: SlackChat) -> None:
+    chat.create_channel("crisis-44")
+    with pytest.raises(IntegrationError, match=r"conversations\.create: name_taken"):
+        chat.create_channel("crisis-44")
+
+
+def test_posting_to_an_unknown_channel_says_so(chat: SlackChat) -> None:
+    with pytest.raises(IntegrationError, match=r"chat\.postMessage: channel_not_found"):
+        chat.post("C999", "hello")
+
+
+def test_wrong_token_is_refused_without_revealing_it(sb: Sandbox) -> None:
+    wrong = SlackChat("xoxb-wrong-secret", base_url=sb.url("slack") + "/api/", policy=FAST)
+    with pytest.raises(IntegrationError) as caught:
+        wrong.post("general", "hi")
+    assert caught.value.message == "Slack refused chat.postMessage: invalid_auth"
+    assert "xoxb-wrong-secret" not in str(caught.value)
+
+
+def test_rate_limit_is_retried_after_retry_after(sb: Sandbox, chat: SlackChat) -> None:
+    sb.fail("slack", "chat.postMessage", status=429, retry_after=0, times=2)
+    message = chat.post("general", "still delivered")
+    posts = [r for r in sb.requests("slack") if r.path == "/api/chat.postMessage"]
+    assert [r.fault for r in posts] == ["429", "429", None]
+    assert message.ts and sb.state("slack")["messages"][0]["text"] == "still delivered"
+
+
+def test_rate_limit_beyond_the_retry_budget_is_a_retryable_error(
+    sb: Sandbox, chat: SlackChat
+) -> None:
+    sb.fail("slack", "chat.postMessage", status=429, retry_after=0, times=None)
+    with pytest.raises(IntegrationError) as caught:
+        chat.post("general", "never delivered")
+    assert caught.value.message == "Slack refused chat.postMessage: ratelimited"
+    assert caught.value.retryable
+    assert len(sb.requests("slack")) == 1 + FAST.retries
+    assert sb.state("slack")["messages"] == []
+
+
+def test_server_error_is_a_retryable_error(sb: Sandbox, chat: SlackChat) -> None:
+    sb.fail("slack", "conversations.create", status=503, times=None)
+    with pytest.raises(IntegrationError) as caught:
+        chat.create_channel("crisis-45")
+    assert caught.value.message == "Slack refused conversations.create: fatal_error"
+    assert caught.value.retryable
+
+
+def test_unreachable_slack_fails_fast_and_clearly() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/api/"
+    dead = SlackChat("xoxb-x", base_url=url, policy=RetryPolicy(retries=1, max_delay=0.01))
+    with pytest.raises(IntegrationError) as caught:
+        dead.post("general", "hi")
+    assert caught.value.message == f"Slack at {url} is unreachable: connection refused"
+    assert caught.value.retryable
