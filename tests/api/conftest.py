@@ -1,0 +1,56 @@
+"""Apps built per test on their own SQLite file, tokens and playbooks folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.signals.helpers import write_playbooks
+
+TOKENS = {
+    "tok-ingest": ["ingest"],
+    "tok-lead": ["lead"],
+    "tok-comms": ["comms"],
+    "tok-reviewer": ["reviewer"],
+    "tok-admin": ["admin"],
+}
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer tok-{role}"}
+
+
+class Api:
+    def __init__(self, client: TestClient, launched: list[int], settings: Any) -> None:
+        self.client = client
+        self.launched = launched
+        self.settings = settings
+        self.engine = client.app.state.engine  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def make_api(tmp_path: Path) -> Callable[..., Api]:
+    from api.main import create_app
+    from firebreak.settings import Settings
+
+    def build(**overrides: Any) -> Api:
+        launched: list[int] = []
+        settings = Settings(
+            home=tmp_path / "home",
+            playbooks_dir=write_playbooks(tmp_path / "playbooks"),
+            api_tokens=TOKENS,
+            **overrides,
+        )
+        app = create_app(settings, launcher=launched.append)
+        return Api(TestClient(app, raise_server_exceptions=False), launched, settings)
+
+    return build
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api]) -> Api:
+    return make_api()
