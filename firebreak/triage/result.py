@@ -1,0 +1,23 @@
+"""The outcome of scoring one text: what ingestion stores and detection filters on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Label = Literal["negative", "neutral", "positive"]
+Kind = Literal["complaint", "venting", "praise", "question", "other"]
+
+LABELS: tuple[Label, ...] = ("negative", "neutral", "positive")
+KINDS: tuple[Kind, ...] = ("complaint", "venting", "praise", "question", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class TriageResult:
+    sentiment: float  # in [-1, 1]
+    label: Label
+    kind: Kind
+    priority: float  # in [0, 1]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
