@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -126,7 +127,10 @@ class Hub:
             raise ValueError(
                 f"unknown service {fault.service!r}; expected one of {sorted(self.emulators)}"
             )
-        re.compile(fault.match)
+        try:
+            re.compile(fault.match)
+        except re.error as e:
+            raise ValueError(f"'match' is not a valid regular expression: {e}") from None
         with self._lock:
             self._faults.append(fault)
 
@@ -208,6 +212,12 @@ class _Server(ThreadingHTTPServer):
         self.control = control
         self._state_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up or rejects our certificate is its own business, not a crash."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError | ssl.SSLError | TimeoutError):
+            super().handle_error(request, client_address)
 
     def dispatch(self, request: Request) -> Reply:
         fault = self.hub.take_fault(request.service, f"{request.method} {request.path}")
