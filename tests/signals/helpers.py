@@ -18,7 +18,7 @@ trigger:
   scope: "${{ signal.brand }}"
   threshold: {count: 20, within: 15m}
   cooldown: 10m
-  severity: "${{ 'sev1' if window.count >= 40 else 'sev3' }}"
+  severity: "${{ 'sev1' if window.reach > 50000 else 'sev3' }}"
 steps:
   - id: settle
     uses: incident.set_severity
@@ -44,7 +44,13 @@ def storm_trigger() -> Any:
 
 
 def burst(
-    count: int, *, start: datetime = T0, brand: str = "acme", prefix: str = "m", step_s: int = 5
+    count: int,
+    *,
+    start: datetime = T0,
+    brand: str = "acme",
+    prefix: str = "m",
+    step_s: int = 5,
+    reach: int = 100,
 ) -> list[dict[str, Any]]:
     """`count` negative mentions about `brand`, `step_s` seconds apart, with source ids."""
     return [
@@ -52,7 +58,7 @@ def burst(
             "source": "twitter",
             "source_id": f"{prefix}{i}",
             "author": f"user{i}",
-            "author_reach": 100 + i,
+            "author_reach": reach,
             "text": f"@{brand} lost my bag again, third time, still no answer #{i}",
             "brand": brand,
             "sentiment": -0.8,
