@@ -1,0 +1,168 @@
+"""Incidents through the API: declare, list, read, timeline, gate decisions, and detection."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from sqlmodel import Session
+
+from firebreak import gates
+from tests.api.conftest import Api, auth
+from tests.signals.helpers import burst
+
+PLAYBOOK_VALIDATION = importlib.util.find_spec("firebreak.playbook.validate") is not None
+
+
+def _declare(api: Api, **body: object) -> dict:
+    payload = {"playbook": "storm", "inputs": {"product": "app"}, **body}
+    response = api.client.post("/api/v1/incidents", json=payload, headers=auth("lead"))
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_declare_unknown_playbook_lists_existing(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/incidents", json={"playbook": "strom"}, headers=auth("lead")
+    )
+    assert response.status_code == 422
+    assert "'strom'" in response.json()["detail"] and "storm" in response.json()["detail"]
+    assert api.launched == []
+
+
+def test_declare_opens_and_launches_once_per_scope(api: Api) -> None:
+    first = api.client.post(
+        "/api/v1/incidents",
+        json={
+            "playbook": "storm",
+            "title": "Recall rumour",
+            "severity": "sev3",
+            "scope": "acme",
+            "inputs": {"product": "app"},
+        },
+        headers=auth("lead"),
+    )
+    assert first.status_code == 201
+    incident = first.json()["incident"]
+    assert first.json()["created"] is True
+    assert incident["title"] == "Recall rumour" and incident["declared_by"].startswith("lead#")
+    assert incident["inputs"]["product"] == "app"
+    assert api.launched == [incident["id"]]
+
+    again = _declare(api, severity="sev1", scope="acme")
+    assert again["created"] is False and again["incident"]["id"] == incident["id"]
+    assert again["incident"]["severity"] == "sev1"
+    assert api.launched == [incident["id"]]
+
+
+@pytest.mark.skipif(not PLAYBOOK_VALIDATION, reason="playbook validator not in this checkout")
+def test_declare_checks_inputs_against_the_playbook(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/incidents",
+        json={"playbook": "storm", "inputs": {"colour": "red"}},
+        headers=auth("lead"),
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "unknown input 'colour'" in detail and "'product' is required" in detail
+
+
+def test_declare_bad_severity_is_clear(api: Api) -> None:
+    response = api.client.post(
+        "/api/v1/incidents", json={"playbook": "storm", "severity": "p1"}, headers=auth("lead")
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("body/severity: Input should be 'sev1'")
+
+
+def test_list_filter_read_and_timeline(api: Api) -> None:
+    incident = _declare(api, scope="acme")["incident"]
+    _declare(api, scope="globex")
+    listed = api.client.get("/api/v1/incidents?status=open", headers=auth("reviewer")).json()
+    assert {i["scope"] for i in listed} == {"acme", "globex"}
+    assert api.client.get("/api/v1/incidents?status=resolved", headers=auth("lead")).json() == []
+    assert api.client.get("/api/v1/incidents?status=bogus", headers=auth("lead")).status_code == 422
+
+    detail = api.client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("comms")).json()
+    assert detail["id"] == incident["id"] and detail["steps"] == [] and detail["gates"] == []
+    missing = api.client.get("/api/v1/incidents/999", headers=auth("comms"))
+    assert missing.status_code == 404 and missing.json() == {"detail": "No incident with id 999"}
+
+    timeline = api.client.get(
+        f"/api/v1/incidents/{incident['id']}/timeline", headers=auth("reviewer")
+    ).json()
+    assert timeline["incident"]["id"] == incident["id"]
+    assert [e["kind"] for e in timeline["timeline"]] == ["incident.declared"]
+    markdown = api.client.get(
+        f"/api/v1/incidents/{incident['id']}/timeline?format=md", headers=auth("reviewer")
+    )
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert markdown.text.startswith(f"# Incident {incident['id']}: storm declared by hand")
+
+
+def test_gate_decisions(api: Api) -> None:
+    incident_id = _declare(api)["incident"]["id"]
+    with Session(api.engine) as session:
+        for step, kind in (("approve_statement", "approval"), ("exec_ack", "ack")):
+            gates.open_gate(
+                session,
+                incident_id=incident_id,
+                step_id=step,
+                kind=kind,
+                audience="comms",
+                subject={"text": "We are sorry"},
+                due_at=None,
+            )
+        session.commit()
+    url = f"/api/v1/incidents/{incident_id}/gates"
+
+    by_lead = api.client.post(
+        f"{url}/approve_statement", json={"decision": "approve"}, headers=auth("lead")
+    )
+    assert by_lead.status_code == 403 and "only role comms" in by_lead.json()["detail"]
+
+    approved = api.client.post(
+        f"{url}/approve_statement",
+        json={"decision": "approve", "comment": "ship it", "by": "dana"},
+        headers=auth("comms"),
+    )
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "approved"
+    assert approved.json()["decided_by"].startswith("dana (comms#")
+
+    twice = api.client.post(
+        f"{url}/approve_statement", json={"decision": "reject"}, headers=auth("comms")
+    )
+    assert twice.status_code == 409 and "already approved" in twice.json()["detail"]
+
+    wrong_kind = api.client.post(
+        f"{url}/exec_ack", json={"decision": "approve"}, headers=auth("lead")
+    )
+    assert wrong_kind.status_code == 409 and "acknowledge" in wrong_kind.json()["detail"]
+    acked = api.client.post(
+        f"{url}/exec_ack", json={"decision": "acknowledge"}, headers=auth("lead")
+    )
+    assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
+
+    unknown = api.client.post(f"{url}/nope", json={"decision": "acknowledge"}, headers=auth("lead"))
+    assert unknown.status_code == 404 and "pending gates: none" in unknown.json()["detail"]
+    bad = api.client.post(f"{url}/exec_ack", json={"decision": "maybe"}, headers=auth("lead"))
+    assert bad.status_code == 422 and "body/decision" in bad.json()["detail"]
+
+    events = api.client.get(
+        f"/api/v1/incidents/{incident_id}/timeline", headers=auth("reviewer")
+    ).json()["timeline"]
+    decided = [e for e in events if e["kind"].startswith("gate.")]
+    assert [e["kind"] for e in decided] == ["gate.approved", "gate.acknowledged"]
+    assert decided[0]["actor"].startswith("dana") and "ship it" in decided[0]["summary"]
+
+
+@pytest.mark.skipif(not PLAYBOOK_VALIDATION, reason="playbook loader not complete")
+def test_detection_through_the_api_opens_one_incident(api: Api) -> None:
+    response = api.client.post("/api/v1/signals", json=burst(60), headers=auth("ingest"))
+    body = response.json()
+    assert response.status_code == 200 and body["accepted"] == 60
+    assert len(body["incidents_opened"]) == 1 and api.launched == body["incidents_opened"]
+    listed = api.client.get("/api/v1/incidents", headers=auth("lead")).json()
+    assert len(listed) == 1 and listed[0]["scope"] == "acme"
+    assert listed[0]["trigger"]["rule"] == "threshold"
