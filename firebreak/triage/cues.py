@@ -45,7 +45,14 @@ def build_single() -> dict[str, Cue]:
     for word, weight in lx.PRAISE.items():
         _merge(single, word, praise=weight)
     for word in lx.HARM:
-        _merge(single, word, harm=True)
+        old = single.get(word, Cue())
+        _merge(
+            single,
+            word,
+            harm=True,
+            complaint=max(old.complaint, lx.HARM_COMPLAINT),
+            valence=old.valence if old.valence is not None else -1.0,
+        )
     for phrase, weight in lx.SARCASM_PHRASES.items():
         if len(phrase) == 1:
             _merge(single, phrase[0], sarcasm=weight)
@@ -71,7 +78,14 @@ def build_phrases() -> dict[str, tuple[tuple[tuple[str, ...], Cue], ...]]:
     for phrase, weight in lx.SARCASM_PHRASES.items():
         _merge(table, phrase, sarcasm=weight)
     for phrase in lx.HARM_PHRASES:
-        _merge(table, phrase, harm=True)
+        old = table.get(phrase, Cue())
+        _merge(
+            table,
+            phrase,
+            harm=True,
+            complaint=max(old.complaint, 1.0),
+            valence=old.valence if old.valence is not None else -2.0,
+        )
     by_first: dict[str, list[tuple[tuple[str, ...], Cue]]] = {}
     for phrase, cue in table.items():
         if len(phrase) > 1:

@@ -10,6 +10,10 @@ from importlib import resources
 # Valences we disagree with VADER about in this domain ("joke" is never a compliment here), plus
 # words VADER lacks. Scale: VADER's -4..4.
 VALENCE_OVERRIDES: dict[str, float] = {
+    "laughed": -0.5,
+    "gross": -2.0,
+    "patient": 0.0,
+    "interest": 0.0,
     "joke": -1.8,
     "trash": -2.5,
     "garbage": -2.5,
@@ -136,6 +140,10 @@ NEGATORS_EXTRA: frozenset[str] = frozenset({"pas", "jamais", "aucun", "aucune", 
 
 # A breached expectation: the heart of a complaint. weight ~ how sure the phrase makes us.
 COMPLAINT: dict[str, float] = {
+    "declined": 1.0,
+    "expired": 0.8,
+    "explain": 0.6,
+    "doubled": 0.8,
     "delayed": 1.0,
     "delay": 1.0,
     "delays": 1.0,
@@ -207,7 +215,7 @@ COMPLAINT: dict[str, float] = {
     "overcrowded": 1.0,
     "spam": 0.6,
     "screamed": 1.0,
-    "laughed": 0.4,
+    "laughed": 0.8,
     "accused": 1.0,
     "threw": 0.8,
     "unsafe": 1.0,
@@ -225,7 +233,6 @@ COMPLAINT: dict[str, float] = {
     "tarmac": 0.4,
     "hold": 0.4,
     "mistake": 0.8,
-    "losing": 1.0,
     "retardé": 1.0,
     "annulé": 1.0,
     "retard": 1.0,
@@ -236,6 +243,27 @@ COMPLAINT: dict[str, float] = {
     "cassé": 1.0,
 }
 COMPLAINT_PHRASES: dict[tuple[str, ...], float] = {
+    ("didn't", "turn", "up"): 1.2,
+    ("didn't", "show", "up"): 1.2,
+    ("no", "announcement"): 1.2,
+    ("no", "staff"): 1.0,
+    ("given", "away"): 0.8,
+    ("zero", "replies"): 1.2,
+    ("zero", "response"): 1.2,
+    ("already", "paid"): 1.2,
+    ("already", "returned"): 1.2,
+    ("i", "returned"): 0.6,
+    ("raised", "my"): 1.0,
+    ("raised", "the", "price"): 1.0,
+    ("went", "up"): 0.6,
+    ("wasn't", "my", "fault"): 1.0,
+    ("too", "long"): 1.0,
+    ("it's", "been"): 0.5,
+    ("it", "has", "been"): 0.5,
+    ("is", "it", "safe"): 1.0,
+    ("in", "pieces"): 1.0,
+    ("fell", "apart"): 1.0,
+    ("not", "ok"): 1.0,
     ("on", "hold"): 1.2,
     ("hung", "up"): 1.2,
     ("no", "reply"): 1.2,
@@ -353,6 +381,7 @@ DURATION_UNITS: frozenset[str] = frozenset(
         "jours",
         "semaines",
         "mois",
+        "times",
     }
 )
 FAST_PREPOSITIONS: frozenset[str] = frozenset({"in", "within", "under", "en", "only", "just"})
@@ -400,6 +429,17 @@ VENTING_PHRASES: dict[tuple[str, ...], float] = {
 }
 # Fixed valence for phrases whose words mislead a word-by-word reading.
 PHRASE_VALENCE: dict[tuple[str, ...], float] = {
+    ("not", "a", "single", "issue"): 2.5,
+    ("zero", "issues"): 2.5,
+    ("no", "issue"): 2.0,
+    ("lifesavers",): 2.5,
+    ("lifesaver",): 2.5,
+    ("hasn't", "stopped"): 0.0,
+    ("can't", "stop"): 0.0,
+    ("couldn't", "stop"): 0.0,
+    ("wasn't", "my", "fault"): -1.0,
+    ("too", "long"): -1.5,
+    ("is", "it", "safe"): -1.5,
     ("no", "complaints"): 2.5,
     ("can't", "complain"): 2.5,
     ("cannot", "complain"): 2.5,
@@ -465,9 +505,6 @@ PRAISE: dict[str, float] = {
     "replaced": 0.8,
     "rebooked": 0.6,
     "upgraded": 1.0,
-    "thank": 0.6,
-    "thanks": 0.6,
-    "merci": 0.6,
     "shoutout": 1.0,
     "kudos": 1.0,
     "recommend": 1.0,
@@ -483,6 +520,10 @@ PRAISE: dict[str, float] = {
     "converted": 0.6,
 }
 PRAISE_PHRASES: dict[tuple[str, ...], float] = {
+    ("not", "a", "single", "issue"): 1.0,
+    ("zero", "issues"): 1.0,
+    ("lifesavers",): 1.0,
+    ("lifesaver",): 1.0,
     ("no", "complaints"): 1.0,
     ("can't", "complain"): 1.0,
     ("can't", "fault"): 1.0,
@@ -588,6 +629,7 @@ HARM: frozenset[str] = frozenset(
 )
 HARM_PHRASES: frozenset[tuple[str, ...]] = frozenset(
     {
+        ("is", "it", "safe"),
         ("data", "leak"),
         ("gas", "smell"),
         ("smell", "of", "gas"),
@@ -599,6 +641,7 @@ HARM_PHRASES: frozenset[tuple[str, ...]] = frozenset(
     }
 )
 
+# A post opening with one of these is a question even without a question mark.
 QUESTION_STARTERS: frozenset[str] = frozenset(
     {
         "what",
@@ -608,17 +651,10 @@ QUESTION_STARTERS: frozenset[str] = frozenset(
         "where",
         "why",
         "which",
-        "who",
         "does",
         "do",
-        "is",
-        "are",
         "can",
         "could",
-        "will",
-        "would",
-        "should",
-        "may",
         "est-ce",
         "quand",
         "comment",
@@ -627,9 +663,73 @@ QUESTION_STARTERS: frozenset[str] = frozenset(
         "quel",
         "quelle",
         "avez-vous",
-        "any",
     }
 )
+
+
+# Questions that ask for information; their negative words ("cancelled flights", "outage") are
+# the topic asked about, not a grievance, unless a breach is stated too.
+INFO_STARTERS: frozenset[str] = frozenset(
+    {
+        "what",
+        "what's",
+        "how",
+        "when",
+        "which",
+        "does",
+        "do",
+        "is",
+        "are",
+        "can",
+        "could",
+        "will",
+        "est-ce",
+        "quand",
+        "comment",
+        "quel",
+        "quelle",
+        "avez-vous",
+    }
+)
+POLITE: frozenset[str] = frozenset(
+    {
+        "please",
+        "kindly",
+        "appreciate",
+        "appreciated",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "patient",
+        "help",
+        "merci",
+    }
+)
+RESOLUTION: frozenset[str] = frozenset(
+    {"fixed", "sorted", "solved", "resolved", "replaced", "refunded"}
+)
+NUMBER_WORDS: frozenset[str] = frozenset(
+    {
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "twelve",
+        "couple",
+        "few",
+        "several",
+        "deux",
+        "trois",
+        "quatre",
+    }
+)
+HARM_COMPLAINT = 0.8  # a harm word is itself a grievance: fraud, unsafe, poisoning
 
 
 def vader_lexicon() -> dict[str, float]:

@@ -15,7 +15,7 @@ from firebreak.triage.result import Kind, Label, TriageResult
 
 _STRIP = re.compile(r"https?://\S+|www\.\S+|@\w+|#")
 _TOKEN = re.compile(
-    r"[0-9a-zà-ÿœ]+(?:['’\-/][0-9a-zà-ÿœ]+)*"  # words, with inner apostrophe/hyphen/slash
+    r"[0-9a-zà-ÿœ]+(?:['\-/][0-9a-zà-ÿœ]+)*"  # words, with inner apostrophe/hyphen/slash
     r"|[:;=8][\-o^']?[()\[\]dpo/\\|*3]"  # emoticons
     r"|<3|!+|\?+"
     r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]"  # emoji
@@ -27,7 +27,7 @@ _BOOST = 0.293
 _CAPS_BOOST = 0.733
 _COMPLAINT_VALENCE = -1.1  # per unit of complaint evidence
 _COMPLAINT_CAP = 3.0
-_PRAISE_VALENCE = 0.6
+_PRAISE_VALENCE = 1.0
 _NORMALISER = 15.0  # VADER's alpha: maps a sum to (-1, 1)
 _POSITIVE_AT = 0.2
 _NEGATIVE_AT = -0.2
@@ -59,16 +59,18 @@ class Triager:
         return TriageResult(round(sentiment, 4), label, kind, urgency)
 
     def _read(self, text: str) -> tuple[float, Kind, bool]:
-        lowered = _STRIP.sub(" ", text.replace("’", "'")).lower()
+        lowered = _STRIP.sub(" ", text.replace("\u2019", "'")).lower()
         tokens = _TOKEN.findall(lowered)
         caps = _shouted_words(text)
         single, phrases = self._single, self._phrases
-        pos = neg = 0.0
+        pos = neg = polite = 0.0
         weight = 1.0
-        complaint = venting = praise = sarcasm = 0.0
-        harm = False
+        complaint = venting = praise = sarcasm = topic = 0.0
+        harm = resolved = False
         bangs = 0
-        question = bool(tokens) and tokens[0] in lx.QUESTION_STARTERS
+        opener = tokens[0] if tokens else ""
+        question = opener in lx.QUESTION_STARTERS
+        asks_info = opener in lx.INFO_STARTERS and "?" in text
         last_negator = -10
         n = len(tokens)
         i = 0
@@ -104,20 +106,26 @@ class Triager:
                 question = True
                 i += 1
                 continue
+            if token == "never" and i + 1 < n and tokens[i + 1].endswith("ing"):
+                venting += 1.0  # "never flying/ordering/shopping ... again"
+                neg -= 2.0 * weight
+                i += 2
+                continue
             if token in NEGATORS:
                 last_negator = i
             elif token == "but" or token == "mais":
                 pos *= 0.5
                 neg *= 0.5
                 weight = 1.5
-            elif token.isdigit() or token in ("an", "a", "one"):
-                if i + 1 < n and tokens[i + 1] in lx.DURATION_UNITS:
-                    fast = i > 0 and tokens[i - 1] in lx.FAST_PREPOSITIONS
-                    early = i + 2 < n and tokens[i + 2] == "early"
-                    if not fast and not early:
-                        complaint += 1.0 if token.isdigit() else 0.6
-                    i += 2
-                    continue
+            elif (token.isdigit() or token in lx.NUMBER_WORDS or token in ("an", "a", "one")) and (
+                i + 1 < n and tokens[i + 1] in lx.DURATION_UNITS
+            ):
+                fast = i > 0 and tokens[i - 1] in lx.FAST_PREPOSITIONS
+                early = i + 2 < n and tokens[i + 2] == "early"
+                if not fast and not early:
+                    complaint += 0.6 if token in ("an", "a", "one") else 1.0
+                i += 2
+                continue
             cue = single.get(token)
             if cue is not None:
                 negated = i - last_negator <= _NEGATION_REACH
@@ -131,25 +139,38 @@ class Triager:
                         valence += math.copysign(_CAPS_BOOST, valence)
                     if negated:
                         valence *= _NEGATION_SCALAR
-                    if valence > 0:
-                        pos += weight * valence
-                    else:
+                    if valence <= 0:
                         neg += weight * valence
+                    elif token in lx.POLITE:
+                        polite += weight * valence
+                    else:
+                        pos += weight * valence
                 if negated:
                     # "didn't fix it" is a complaint; "not delayed" is not one.
                     complaint += cue.praise
                 else:
                     complaint += cue.complaint
+                    topic += cue.complaint
                     praise += cue.praise
+                    resolved = resolved or token in lx.RESOLUTION
                 venting += cue.venting
                 sarcasm += cue.sarcasm
                 harm = harm or cue.harm
             i += 1
 
+        if asks_info and not resolved and praise < 1.0:
+            # "is there an outage?" asks about a topic; it states no grievance by itself
+            complaint -= 0.7 * topic
+            pos *= 0.3
+            neg *= 0.3
+        if resolved:
+            complaint *= 0.3  # the breach mentioned is the one that was repaired
+        if complaint < 0.5:
+            pos += polite  # "please", "thanks" inside a complaint are politeness, not praise
         if sarcasm > 0:
             pos = -0.6 * pos  # praise words around a marker of sarcasm mean the opposite
-        elif complaint >= 1.5 and complaint > 2 * praise:
-            pos *= 0.1  # "please", "thanks in advance" in a complaint are politeness
+        elif complaint >= 1.0 and complaint > 2 * praise:
+            pos = -0.3 * pos  # "really helpful when you have bills": praise around a breach
         total = pos + neg
         total += _COMPLAINT_VALENCE * min(complaint, _COMPLAINT_CAP) + _PRAISE_VALENCE * praise
         if sarcasm > 0:
