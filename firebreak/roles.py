@@ -115,3 +115,7 @@ class RoleBindings:
     def context(self) -> dict[str, dict[str, Any]]:
         """The roles as expressions see them (`roles.comms.slack_channel`), secrets left out."""
         return {name: binding.public() for name, binding in self._roles.items()}
+
+    def channels(self) -> list[str]:
+        """Every channel the bindings name (a sandbox seeds these so posts find them)."""
+        return sorted({b.slack_channel for b in self._roles.values() if b.slack_channel})

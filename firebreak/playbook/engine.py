@@ -59,12 +59,8 @@ class RunResult:
     status: str  # succeeded | failed
     steps: dict[str, StepResult]
     failed_step: str | None = None
-
-    def executed(self) -> list[str]:
-        """Steps that ran, in the order they started (virtual time, then playbook order)."""
-        ran = [(sid, r) for sid, r in self.steps.items() if r.status != SKIPPED]
-        ran.sort(key=lambda item: item[1].started_at or datetime.min)
-        return [sid for sid, _ in ran]
+    order: list[str] = field(default_factory=list)
+    """Steps that ran, in the order they started (clock time, then playbook order)."""
 
 
 class StepFailure(Exception):
@@ -226,6 +222,7 @@ class Engine:
         running: dict[Future[StepResult], str] = {}
         done: queue.Queue[Future[StepResult]] = queue.Queue()
         failed_step: str | None = None
+        finished = 0
         with ThreadPoolExecutor(self._max_workers, thread_name_prefix="step") as pool:
             while pending or running:
                 if failed_step is None:
@@ -242,6 +239,7 @@ class Engine:
                             self._skip(step, reason)
                             continue
                         ctx = contextvars.copy_context()
+                        self._join()  # counted busy from now, before its thread even starts
                         future = pool.submit(ctx.run, self._execute, step)
                         running[future] = step_id
                         future.add_done_callback(done.put)
@@ -249,6 +247,9 @@ class Engine:
                         self._readiness(sid) is not None for sid in pending
                     ):  # skipping may have settled more steps: go round again before waiting
                         continue
+                while finished:
+                    finished -= 1
+                    self._leave()
                 if not running:
                     for step_id, step in list(pending.items()):
                         reason = (
@@ -260,12 +261,16 @@ class Engine:
                         pending.pop(step_id)
                     break
                 future = done.get()
+                finished += 1
                 step_id = running.pop(future)
                 result = future.result()
                 if result.status == FAILED and _on_failure(self.steps[step_id]) == "fail":
                     failed_step = failed_step or step_id
         status = FAILED if failed_step else SUCCEEDED
-        return RunResult(status, dict(self.results), failed_step)
+        ran = [sid for sid, r in self.results.items() if r.status != SKIPPED]
+        ran.sort(key=lambda sid: (self.results[sid].started_at or datetime.min, self.order[sid]))
+        steps = {sid: self.results[sid] for sid in self.steps if sid in self.results}
+        return RunResult(status, steps, failed_step, ran)
 
     def _readiness(self, step_id: str) -> bool | str | None:
         """True: ready to run; a string: skip for that reason; None: not yet."""
@@ -341,26 +346,27 @@ class Engine:
 
     # ---------------------------------------------------------------------------- one step
     def _execute(self, step: Any) -> StepResult:
-        with self._participant():
-            started = self.runtime.clock.now()
-            self.runtime.step_started(step.id, step.uses)
-            self.runtime.record(
-                "step.started",
-                f"Started {step.id} ({step.uses})",
-                {"step": step.id, "action": step.uses},
-            )
-            attempts = [0]
-            try:
-                outputs = self.step_wrapper(step, lambda: self._attempts(step, attempts))
-                result = StepResult(SUCCEEDED, dict(outputs or {}), attempts=attempts[0])
-            except StepFailure as exc:
-                result = StepResult(FAILED, error=exc.message, attempts=exc.attempts)
-            except Exception as exc:  # a step wrapper's own failure must not stop the run
-                result = StepResult(FAILED, error=_describe(exc), attempts=max(attempts[0], 1))
-            result.started_at = started
-            result.finished_at = self.runtime.clock.now()
-            self._finish(step, result)
-            return result
+        # Counted busy on a virtual clock from submission until the scheduler has seen the result
+        # and started what follows, so time never jumps past a step about to start.
+        started = self.runtime.clock.now()
+        self.runtime.step_started(step.id, step.uses)
+        self.runtime.record(
+            "step.started",
+            f"Started {step.id} ({step.uses})",
+            {"step": step.id, "action": step.uses},
+        )
+        attempts = [0]
+        try:
+            outputs = self.step_wrapper(step, lambda: self._attempts(step, attempts))
+            result = StepResult(SUCCEEDED, dict(outputs or {}), attempts=attempts[0])
+        except StepFailure as exc:
+            result = StepResult(FAILED, error=exc.message, attempts=exc.attempts)
+        except Exception as exc:  # a step wrapper's own failure must not stop the run
+            result = StepResult(FAILED, error=_describe(exc), attempts=max(attempts[0], 1))
+        result.started_at = started
+        result.finished_at = self.runtime.clock.now()
+        self._finish(step, result)
+        return result
 
     def _finish(self, step: Any, result: StepResult) -> None:
         self.runtime.step_finished(
@@ -459,13 +465,14 @@ class Engine:
         context = contextvars.copy_context()
 
         def work() -> None:
-            with self._participant():
+            with self._participant(joined=True):
                 try:
                     box.put((True, fn()))
                 except BaseException as exc:
                     box.put((False, exc))
 
         # The helper does the work while this thread only watches: it stops counting as busy.
+        self._join()
         with self._idle():
             threading.Thread(target=context.run, args=(work,), daemon=True).start()
             while True:
@@ -479,14 +486,29 @@ class Engine:
                     return value
                 raise value
 
+    def _join(self) -> None:
+        join = getattr(self.runtime.clock, "join", None)
+        if join is not None:
+            join()
+
+    def _leave(self) -> None:
+        leave = getattr(self.runtime.clock, "leave", None)
+        if leave is not None:
+            leave()
+
     @contextlib.contextmanager
-    def _participant(self) -> Iterator[None]:
-        participant = getattr(self.runtime.clock, "participant", None)
-        if participant is None:
+    def _participant(self, *, joined: bool = False) -> Iterator[None]:
+        """Count this thread as busy on a virtual clock (no-op on a real one)."""
+        leave = getattr(self.runtime.clock, "leave", None)
+        if leave is None:
             yield
             return
-        with participant():
+        if not joined:
+            self._join()
+        try:
             yield
+        finally:
+            leave()
 
     @contextlib.contextmanager
     def _idle(self) -> Iterator[None]:

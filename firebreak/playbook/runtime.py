@@ -155,17 +155,15 @@ class VirtualClock:
             self._now += timedelta(seconds=seconds)
             self._cond.notify_all()
 
-    @contextmanager
-    def participant(self) -> Iterator[None]:
-        """Mark this thread busy: time does not jump past it while it works, only as it sleeps."""
+    def join(self) -> None:
+        """A thread is about to do a step's work: time must not jump past it meanwhile."""
         with self._cond:
             self._active += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                self._cond.notify_all()
+
+    def leave(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
 
     @contextmanager
     def idle(self) -> Iterator[None]:
