@@ -1,4 +1,4 @@
-"""`firebreak sandbox` as a user runs it: a separate process, driven through its printed settings."""
+"""`firebreak sandbox` as a user runs it: another process, driven through its printed settings."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_port_in_use_is_a_clear_error_not_a_traceback() -> None:
         busy.bind(("127.0.0.1", port))
         busy.listen()
         proc = _start("--port-base", str(port))
-        out, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=20)
     assert proc.returncode == 1
     assert f"Could not start the sandbox on 127.0.0.1 (port base {port})" in err
     assert "Traceback" not in err
