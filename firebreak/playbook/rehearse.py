@@ -54,6 +54,9 @@ class AnswerSpec(_Strict):
 class FailureSpec(_Strict):
     call: str = Field(description="chat.post, chat.create_channel, tracker.create_epic, ...")
     times: int = Field(default=1, ge=1, description="How many calls fail before it works again")
+    match: str | None = Field(
+        default=None, description="Only calls whose arguments contain this text fail"
+    )
     retryable: bool = True
     message: str = "injected failure"
     delay: Duration | None = Field(default=None, description="The call hangs this long first")
@@ -139,7 +142,14 @@ class StubServices:
         with self._lock:
             self.calls.append(StubCall(call, args))
             failure = next(
-                (f for f in self.failures if f.call == call and self._left[id(f)] > 0), None
+                (
+                    f
+                    for f in self.failures
+                    if f.call == call
+                    and self._left[id(f)] > 0
+                    and (f.match is None or f.match in repr(args))
+                ),
+                None,
             )
             if failure is not None:
                 self._left[id(failure)] -= 1
