@@ -39,10 +39,14 @@ def register(app: typer.Typer) -> None:
         for diagnostic in diagnostics:
             where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}"
             console.print(
-                f"[bold]{escape(where)}[/]: [red]{escape(diagnostic.message)}[/]", highlight=False
+                f"[bold]{escape(where)}[/]: [red]{escape(diagnostic.message)}[/]",
+                highlight=False,
+                soft_wrap=True,
             )
             if diagnostic.hint:
-                console.print(f"  [dim]hint:[/] {escape(diagnostic.hint)}", highlight=False)
+                console.print(
+                    f"  [dim]hint:[/] {escape(diagnostic.hint)}", highlight=False, soft_wrap=True
+                )
         broken = len({d.file for d in diagnostics})
         if diagnostics:
             console.print(
