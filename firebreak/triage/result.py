@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Label = Literal["negative", "neutral", "positive"]
 Kind = Literal["complaint", "venting", "praise", "question", "other"]
@@ -12,12 +11,13 @@ LABELS: tuple[Label, ...] = ("negative", "neutral", "positive")
 KINDS: tuple[Kind, ...] = ("complaint", "venting", "praise", "question", "other")
 
 
-@dataclass(frozen=True, slots=True)
-class TriageResult:
+class TriageResult(NamedTuple):
+    """Immutable; a NamedTuple because one is built per ingested post."""
+
     sentiment: float  # in [-1, 1]
     label: Label
     kind: Kind
     priority: float  # in [0, 1]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()

@@ -8,7 +8,7 @@ import math
 import re
 
 from firebreak.triage import lexicon as lx
-from firebreak.triage.cues import BOOSTERS, NEGATORS, build_phrases, build_single
+from firebreak.triage.cues import BOOSTERS, NEGATORS, Cue, build_phrases, build_single
 from firebreak.triage.history import AuthorHistory
 from firebreak.triage.priority import priority
 from firebreak.triage.result import Kind, Label, TriageResult
@@ -21,6 +21,9 @@ _TOKEN = re.compile(
     r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]"  # emoji
 )
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_NO_CAPS: frozenset[str] = frozenset()
+_ARTICLES = frozenset({"an", "a", "one"})
+_NEGATOR, _BUT, _COUNT, _NEVER, _POLITE, _RESOLUTION = 1, 2, 4, 8, 16, 32
 _NEGATION_REACH = 3
 _NEGATION_SCALAR = -0.74  # VADER's value
 _BOOST = 0.293
@@ -38,8 +41,7 @@ class Triager:
     meant to be shared by one ingestion pipeline (not thread-safe)."""
 
     def __init__(self, *, max_authors: int = 100_000) -> None:
-        self._single = build_single()
-        self._phrases = build_phrases()
+        self._entries = _build_entries(build_single(), build_phrases())
         self.history = AuthorHistory(max_authors)
 
     def score(self, text: str, *, author: str | None = None, reach: int = 0) -> TriageResult:
@@ -61,8 +63,8 @@ class Triager:
     def _read(self, text: str) -> tuple[float, Kind, bool]:
         lowered = _STRIP.sub(" ", text.replace("\u2019", "'")).lower()
         tokens = _TOKEN.findall(lowered)
-        caps = _shouted_words(text)
-        single, phrases = self._single, self._phrases
+        caps = _shouted_words(text) if _CAPS_WORD.search(text) else _NO_CAPS
+        entries = self._entries
         pos = neg = polite = 0.0
         weight = 1.0
         complaint = venting = praise = sarcasm = topic = 0.0
@@ -76,13 +78,25 @@ class Triager:
         i = 0
         while i < n:
             token = tokens[i]
-            candidates = phrases.get(token)
+            entry = entries.get(token)
+            if entry is None:  # most tokens: punctuation, numbers, words with no opinion
+                first = token[0]
+                if first == "!":
+                    bangs += len(token)
+                elif first == "?":
+                    question = True
+                elif first.isdigit() and i + 1 < n and tokens[i + 1] in lx.DURATION_UNITS:
+                    complaint += _waited(tokens, i, 1.0)
+                    i += 1
+                i += 1
+                continue
+            candidates, cue, flags = entry
             if candidates is not None:
                 matched = None
-                for phrase, cue in candidates:
+                for phrase, phrase_cue in candidates:
                     size = len(phrase)
                     if tuple(tokens[i : i + size]) == phrase:
-                        matched = cue
+                        matched = phrase_cue
                         break
                 if matched is not None:
                     if matched.valence is not None:
@@ -97,51 +111,37 @@ class Triager:
                     harm = harm or matched.harm
                     i += size
                     continue
-            first = token[0]
-            if first == "!":
-                bangs += len(token)
-                i += 1
-                continue
-            if first == "?":
-                question = True
-                i += 1
-                continue
-            if token == "never" and i + 1 < n and tokens[i + 1].endswith("ing"):
-                venting += 1.0  # "never flying/ordering/shopping ... again"
-                neg -= 2.0 * weight
-                i += 2
-                continue
-            if token in NEGATORS:
-                last_negator = i
-            elif token == "but" or token == "mais":
-                pos *= 0.5
-                neg *= 0.5
-                weight = 1.5
-            elif (token.isdigit() or token in lx.NUMBER_WORDS or token in ("an", "a", "one")) and (
-                i + 1 < n and tokens[i + 1] in lx.DURATION_UNITS
-            ):
-                fast = i > 0 and tokens[i - 1] in lx.FAST_PREPOSITIONS
-                early = i + 2 < n and tokens[i + 2] == "early"
-                if not fast and not early:
-                    complaint += 0.6 if token in ("an", "a", "one") else 1.0
-                i += 2
-                continue
-            cue = single.get(token)
+            if flags:
+                if flags & _NEVER and i + 1 < n and tokens[i + 1].endswith("ing"):
+                    venting += 1.0  # "never flying/ordering/shopping ... again"
+                    neg -= 2.0 * weight
+                    i += 2
+                    continue
+                if flags & _NEGATOR:
+                    last_negator = i
+                elif flags & _BUT:
+                    pos *= 0.5
+                    neg *= 0.5
+                    weight = 1.5
+                elif flags & _COUNT and i + 1 < n and tokens[i + 1] in lx.DURATION_UNITS:
+                    complaint += _waited(tokens, i, 0.6 if token in _ARTICLES else 1.0)
+                    i += 2
+                    continue
             if cue is not None:
                 negated = i - last_negator <= _NEGATION_REACH
-                if cue.valence:
-                    valence = cue.valence
+                valence = cue.valence
+                if valence:
                     if i > 0:
                         boost = BOOSTERS.get(tokens[i - 1])
                         if boost is not None:
                             valence += math.copysign(_BOOST, valence) * (1 if boost > 0 else -1)
-                    if token in caps:
+                    if caps and token in caps:
                         valence += math.copysign(_CAPS_BOOST, valence)
                     if negated:
                         valence *= _NEGATION_SCALAR
                     if valence <= 0:
                         neg += weight * valence
-                    elif token in lx.POLITE:
+                    elif flags & _POLITE:
                         polite += weight * valence
                     else:
                         pos += weight * valence
@@ -152,7 +152,7 @@ class Triager:
                     complaint += cue.complaint
                     topic += cue.complaint
                     praise += cue.praise
-                    resolved = resolved or token in lx.RESOLUTION
+                    resolved = resolved or bool(flags & _RESOLUTION)
                 venting += cue.venting
                 sarcasm += cue.sarcasm
                 harm = harm or cue.harm
@@ -183,9 +183,38 @@ class Triager:
         return sentiment, _kind(sentiment, complaint, venting, praise, sarcasm, question), harm
 
 
+def _waited(tokens: list[str], i: int, weight: float) -> float:
+    """Evidence from "3 hours", "an hour": someone waited. "in 5 minutes", "20 min early" is
+    speed, not waiting."""
+    if i > 0 and tokens[i - 1] in lx.FAST_PREPOSITIONS:
+        return 0.0
+    if i + 2 < len(tokens) and tokens[i + 2] == "early":
+        return 0.0
+    return weight
+
+
+def _build_entries(
+    single: dict[str, Cue], phrases: dict[str, tuple[tuple[tuple[str, ...], Cue], ...]]
+) -> dict[str, tuple[tuple[tuple[tuple[str, ...], Cue], ...] | None, Cue | None, int]]:
+    """One lookup per token on the hot path: its phrases, its own cue, and its role flags."""
+    flags: dict[str, int] = {}
+    for words, flag in (
+        (NEGATORS, _NEGATOR),
+        (("but", "mais"), _BUT),
+        (lx.NUMBER_WORDS | _ARTICLES, _COUNT),
+        (("never",), _NEVER),
+        (lx.POLITE, _POLITE),
+        (lx.RESOLUTION, _RESOLUTION),
+    ):
+        for word in words:
+            flags[word] = flags.get(word, 0) | flag
+    return {
+        token: (phrases.get(token), single.get(token), flags.get(token, 0))
+        for token in set(single) | set(phrases) | set(flags)
+    }
+
+
 def _shouted_words(text: str) -> frozenset[str]:
-    if not _CAPS_WORD.search(text):
-        return frozenset()
     return frozenset(word.lower() for word in _CAPS_WORD.findall(text))
 
 
