@@ -73,3 +73,6 @@ def register(app: typer.Typer) -> None:
         print(mermaid(playbook), end="")
 
     # `rehearse` (engine engineer) registers on `group` here: add it below this line.
+    from cli.rehearse import register_rehearse
+
+    register_rehearse(group)
