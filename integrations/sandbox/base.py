@@ -156,6 +156,9 @@ ControlHandler = Callable[[str, str, dict[str, str], Any], Reply]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real services offer
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits for
+    # its delayed ACK (~40 ms) before the body arrives.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -277,5 +280,6 @@ class EmulatorServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()

@@ -59,13 +59,24 @@ class Sandbox:
         def port(offset: int) -> int:
             return port_base + offset if port_base else 0
 
-        self._servers = {
-            "slack": EmulatorServer(self.slack, self.hub, self._control, host=host, port=port(0)),
-            "jira": EmulatorServer(self.jira, self.hub, self._control, host=host, port=port(1)),
-            "pagerduty": EmulatorServer(
-                self.pagerduty, self.hub, self._control, host=host, port=port(2), tls=tls
-            ),
-        }
+        self._servers: dict[str, EmulatorServer] = {}
+        try:
+            for offset, emulator in enumerate((self.slack, self.jira, self.pagerduty)):
+                self._servers[emulator.service] = EmulatorServer(
+                    emulator,
+                    self.hub,
+                    self._control,
+                    host=host,
+                    port=port(offset),
+                    tls=tls if emulator is self.pagerduty else None,
+                )
+        except OSError:
+            # A port already in use: release what was bound and the CA directory, then say so.
+            for server in self._servers.values():
+                server.stop()
+            if self._own_dir:
+                shutil.rmtree(self.state_dir, ignore_errors=True)
+            raise
         self.jira.base_url = self._servers["jira"].url
         self._started = False
 
