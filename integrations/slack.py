@@ -5,7 +5,7 @@ Errors come back as `IntegrationError("slack", ...)` naming the method and Slack
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import time
 import urllib.error
 from collections.abc import Callable
@@ -13,7 +13,11 @@ from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import (
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -57,7 +61,9 @@ class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
         if response is not None:
             for name, values in response.headers.items():
                 if name.lower() == "retry-after" and values:
-                    delay = float(values[0])
+                    # An HTTP date instead of seconds keeps the default wait.
+                    with contextlib.suppress(ValueError):
+                        delay = float(values[0])
         time.sleep(max(0.0, min(delay, self.max_delay)))
         state.increment_current_attempt()
 
@@ -75,7 +81,13 @@ class SlackChat:
         self.base_url = base_url or DEFAULT_BASE_URL
         if not self.base_url.endswith("/"):
             self.base_url += "/"
-        handlers: list[RetryHandler] = [_CappedRateLimitHandler(policy.retries, policy.max_delay)]
+        handlers: list[RetryHandler] = [
+            _CappedRateLimitHandler(policy.retries, policy.max_delay),
+            ServerErrorRetryHandler(
+                max_retry_count=policy.retries,
+                interval_calculator=FixedValueRetryIntervalCalculator(min(1.0, policy.max_delay)),
+            ),
+        ]
         self._client = WebClient(
             token=token,
             base_url=self.base_url,
@@ -171,6 +183,6 @@ def _plain(reason: object) -> str:
     """`[Errno 111] Connection refused` -> `connection refused`."""
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
-    if isinstance(reason, TimeoutError | socket.timeout):
+    if isinstance(reason, TimeoutError):
         return "timed out"
     return str(reason) or type(reason).__name__

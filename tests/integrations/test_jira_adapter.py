@@ -134,3 +134,18 @@ def test_unreachable_jira_fails_fast_and_clearly() -> None:
         dead.create_epic("Storm")
     assert caught.value.message == f"Jira at {url} is unreachable: connection refused"
     assert caught.value.retryable
+
+
+def test_a_jira_that_answers_too_slowly_is_a_retryable_timeout(sb: Sandbox) -> None:
+    impatient = JiraTracker(
+        sb.url("jira"),
+        sb.jira_user,
+        sb.jira_token,
+        project="CRISIS",
+        policy=RetryPolicy(retries=0, max_delay=0.01, timeout=0.2),
+    )
+    sb.slow("jira", "GET /rest/api/2/project", seconds=0.5, times=1)
+    with pytest.raises(IntegrationError) as caught:
+        impatient.create_epic("Storm")
+    assert caught.value.message == f"Jira at {sb.url('jira')} did not answer in time"
+    assert caught.value.retryable

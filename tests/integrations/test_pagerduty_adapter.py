@@ -119,3 +119,17 @@ def test_missing_routing_key_says_which_setting_to_set() -> None:
     pager = PagerDutyPager(None, base_url="https://127.0.0.1:1")
     with pytest.raises(IntegrationError, match="FIREBREAK_PAGERDUTY_ROUTING_KEY"):
         pager.trigger("Storm", dedup_key="k5")
+
+
+def test_a_pagerduty_that_answers_too_slowly_is_a_retryable_timeout(sb: Sandbox) -> None:
+    impatient = PagerDutyPager(
+        sb.routing_key,
+        base_url=sb.url("pagerduty"),
+        ca_file=sb.ca_file,
+        policy=RetryPolicy(retries=0, max_delay=0.01, timeout=0.2),
+    )
+    sb.slow("pagerduty", "/v2/enqueue", seconds=0.5, times=1)
+    with pytest.raises(IntegrationError) as caught:
+        impatient.trigger("Storm", dedup_key="slow-1")
+    assert caught.value.message.endswith("is unreachable: timed out")
+    assert caught.value.retryable

@@ -110,6 +110,14 @@ def test_server_error_is_a_retryable_error(sb: Sandbox, chat: SlackChat) -> None
         chat.create_channel("crisis-45")
     assert caught.value.message == "Slack refused conversations.create: fatal_error"
     assert caught.value.retryable
+    assert len(sb.requests("slack")) == 1 + FAST.retries
+
+
+def test_a_passing_outage_is_ridden_out(sb: Sandbox, chat: SlackChat) -> None:
+    sb.fail("slack", "conversations.create", status=500, times=1)
+    room = chat.create_channel("crisis-46")
+    assert [r.fault for r in sb.requests("slack")] == ["500", None]
+    assert room.name == "crisis-46"
 
 
 def test_unreachable_slack_fails_fast_and_clearly() -> None:
