@@ -148,10 +148,11 @@ _READERS = {Format.csv: _read_csv, Format.ndjson: _read_ndjson, Format.text: _re
 def _table(rows: list[tuple[int, str, TriageResult]]) -> Table:
     table = Table(title="Triage", show_lines=False)
     for name, justify in (("line", "right"), ("label", "left"), ("kind", "left")):
-        table.add_column(name, justify=justify)
-    table.add_column("sentiment", justify="right")
-    table.add_column("priority", justify="right")
-    table.add_column("text", overflow="ellipsis", no_wrap=True, max_width=70)
+        # the figures must stay readable in a narrow terminal; the text gives way
+        table.add_column(name, justify=justify, no_wrap=True, min_width=9)
+    table.add_column("sentiment", justify="right", no_wrap=True, min_width=9)
+    table.add_column("priority", justify="right", no_wrap=True, min_width=8)
+    table.add_column("text", overflow="ellipsis", no_wrap=True, min_width=10)
     colours = {"negative": "red", "neutral": "white", "positive": "green"}
     for line, text, result in rows:
         table.add_row(
@@ -185,7 +186,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score each post: sentiment, label, kind (complaint/venting/praise/question/other) and
         priority. Bad rows are reported on stderr with their line; good rows are still printed."""
-        err = Console(stderr=True)
+        err = Console(stderr=True, soft_wrap=True, highlight=False)  # one message per line
         if not file.is_file():
             what = "is a directory, not a file" if file.is_dir() else "does not exist"
             err.print(f"[red]Error:[/] {file} {what}.")

@@ -243,6 +243,9 @@ COMPLAINT: dict[str, float] = {
     "cassé": 1.0,
 }
 COMPLAINT_PHRASES: dict[tuple[str, ...], float] = {
+    ("nothing", "has", "arrived"): 1.2,
+    ("nothing", "arrived"): 1.2,
+    ("still", "nothing"): 1.0,
     ("didn't", "turn", "up"): 1.2,
     ("didn't", "show", "up"): 1.2,
     ("no", "announcement"): 1.2,
