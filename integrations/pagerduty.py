@@ -121,8 +121,11 @@ class PagerDutyPager:
         except pagerduty.Error as e:
             cause = e.__cause__
             reason = _network_reason(cause) if cause is not None else str(e)
+            problem = (
+                "did not answer in time" if reason == "timed out" else f"is unreachable: {reason}"
+            )
             raise IntegrationError(
-                SERVICE, f"PagerDuty at {self.base_url} is unreachable: {reason}", retryable=True
+                SERVICE, f"PagerDuty at {self.base_url} {problem}", retryable=True
             ) from None
 
 

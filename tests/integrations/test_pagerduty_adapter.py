@@ -131,5 +131,5 @@ def test_a_pagerduty_that_answers_too_slowly_is_a_retryable_timeout(sb: Sandbox)
     sb.slow("pagerduty", "/v2/enqueue", seconds=0.5, times=1)
     with pytest.raises(IntegrationError) as caught:
         impatient.trigger("Storm", dedup_key="slow-1")
-    assert caught.value.message.endswith("is unreachable: timed out")
+    assert caught.value.message == f"PagerDuty at {sb.url('pagerduty')} did not answer in time"
     assert caught.value.retryable
