@@ -44,16 +44,19 @@ class ThresholdRule(_Rule):
 
 
 class SpikeRule(_Rule):
-    """Volume over `within` at least `factor` times its expected level for this time of day.
+    """Volume over `within` at least `factor` times its expected level for this time of day,
+    and at least `deviations` times further from it than the stream usually strays.
 
     The expectation is learned over `baseline` (level) and per time-of-day slot (daily rhythm);
-    `min_count` keeps a quiet stream's tiny numbers from firing on noise.
+    the usual deviation (of the log ratio) is learned too, so a steady stream fires on a smaller
+    jump than a noisy one. `min_count` keeps tiny numbers from firing on noise.
     """
 
     factor: float = Field(gt=1)
     baseline: Duration = timedelta(hours=24)
     min_count: float = Field(default=0, ge=0)
     within: Duration = timedelta(hours=1)
+    deviations: float = Field(default=0, ge=0)
 
 
 class ReachRule(_Rule):

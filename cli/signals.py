@@ -1,9 +1,0 @@
-"""CLI: signals commands."""
-
-from __future__ import annotations
-
-import typer
-
-
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
