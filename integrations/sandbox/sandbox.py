@@ -24,6 +24,16 @@ from integrations.sandbox.slack import SlackEmulator
 SERVICES = ("slack", "jira", "pagerduty")
 
 
+def workspace_channels() -> tuple[str, ...]:
+    """The sandbox workspace holds #general and every channel the sandbox role bindings name,
+    as a real workspace holds the channels its roles are bound to."""
+    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
+
+    roles = RoleBindings.load(DEFAULT_ROLES_FILE)
+    named = {roles.get(name).slack_channel for name in roles.names()}
+    return ("general", *sorted(c.lstrip("#") for c in named if c))
+
+
 class Sandbox:
     """Loopback Slack, Jira and PagerDuty emulators sharing one recorder and one set of faults."""
 
@@ -33,7 +43,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port_base: int = 0,
         project: str = "CRISIS",
-        channels: tuple[str, ...] = ("general",),
+        channels: tuple[str, ...] | None = None,
         state_dir: Path | None = None,
     ) -> None:
         self.hub = Hub()
@@ -42,7 +52,7 @@ class Sandbox:
         self.jira_user, self.jira_token = "firebreak", "sandbox-" + secrets.token_hex(8)
         self.jira_project = project
         self.routing_key = secrets.token_hex(16)  # PagerDuty keys are 32 characters
-        self.slack = SlackEmulator(self.slack_token, channels)
+        self.slack = SlackEmulator(self.slack_token, channels or workspace_channels())
         self.jira = JiraEmulator(self.jira_user, self.jira_token, project)
         self.pagerduty = PagerDutyEmulator()
         for emulator in (self.slack, self.jira, self.pagerduty):
