@@ -30,7 +30,7 @@ def workspace_channels() -> tuple[str, ...]:
     from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
 
     roles = RoleBindings.load(DEFAULT_ROLES_FILE)
-    named = {roles.get(name).slack_channel for name in roles.names()}
+    named = {roles.get(name).slack_channel for name in roles.names}
     return ("general", *sorted(c.lstrip("#") for c in named if c))
 
 
