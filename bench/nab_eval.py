@@ -153,7 +153,8 @@ def main() -> int:
     print(f"\nEWMA z-score on raw counts (alpha 0.05, same {hours:g} h cooldown), swept over k:")
     beaten_by = []
     for k in (2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 15):
-        e_hits, _, e_per_day, e_delay = total(run(lambda s, k=k: ewma_alerts(s, k, cooldown=cooldown), data))
+        e_scores = run(lambda s, k=k: ewma_alerts(s, k, cooldown=cooldown), data)
+        e_hits, _, e_per_day, e_delay = total(e_scores)
         e_delay_text = f"{e_delay:.1f} h" if e_delay is not None else "-"
         print(
             f"  k={k:<5} {e_hits:>2}/{windows} windows at {e_per_day:.3f} false/day, "
