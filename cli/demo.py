@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
                     accepted=result.accepted,
                     duplicates=result.duplicates,
                     rejected=len(result.rejected),
-                    alerts=len(result.alerts),
+                    alerts=result.alerts,
                 )
                 progress.advance(task, len(batch))
         console.print(

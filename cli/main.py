@@ -18,5 +18,24 @@ for module in (demo, serve, sandbox, replay, triage, detect, incident, playbook,
     module.register(app)
 
 
+def main() -> None:
+    """Console entry point: a bug says one sentence, not a traceback (FIREBREAK_DEBUG=1 shows it)."""
+    import os
+
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("FIREBREAK_DEBUG"):
+            raise
+        from cli.common import err_console
+
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc}\n"
+            "This is a bug in Firebreak; run again with FIREBREAK_DEBUG=1 for the details.",
+            highlight=False,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -50,6 +50,11 @@ _WAVE = [
     "{h} do better. People depend on these chairs to live",
 ]
 
+_AMPLIFIER = (
+    "Just spoke to @maya_travels. {h} lost her wheelchair and nobody has called her back in 3 "
+    "hours. Disabled passengers deserve better. Thread:"
+)
+
 _QUESTIONS = [
     "What happened with {h}? Seeing this everywhere",
     "Has {h} said anything yet about the wheelchair?",
@@ -99,6 +104,7 @@ def mention_stream(
     # The wave: replies and amplification grow roughly exponentially, with a contact-centre echo.
     storm_start = t
     next_volume = storm_start
+    amplified = False
     while t < storm_start + timedelta(minutes=storm_minutes):
         minutes_in = (t - storm_start).total_seconds() / 60
         rate_per_min = min(80.0, 1.0 * 1.12**minutes_in)
@@ -115,6 +121,10 @@ def mention_stream(
                 "created_at": next_volume.isoformat(),
             }
             next_volume += timedelta(minutes=5)
+        if not amplified and minutes_in >= 10:
+            # A journalist with a large following picks it up: the reach that makes it sev1.
+            amplified = True
+            yield mention(t, _AMPLIFIER, "@jo_reports", 1_400_000)
         pool = _QUESTIONS if rng.random() < 0.08 else _WAVE
         author, reach = _author(rng, "angry_flyer" if pool is _WAVE else "curious")
         yield mention(t, rng.choice(pool), author, reach)

@@ -28,6 +28,10 @@ def configure_prefect() -> None:
         home = (get_settings().home / "prefect").resolve()
         home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(home)
+    if "PREFECT_API_URL" not in os.environ:
+        # The ephemeral server stops with the process and its services log the flushes they
+        # abandon as tracebacks; a user's terminal should not show them.
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
 configure_prefect()
