@@ -121,7 +121,7 @@ def mention_stream(
                 "created_at": next_volume.isoformat(),
             }
             next_volume += timedelta(minutes=5)
-        if not amplified and minutes_in >= 10:
+        if not amplified and minutes_in >= 18:
             # A journalist with a large following picks it up: the reach that makes it sev1.
             amplified = True
             yield mention(t, _AMPLIFIER, "@jo_reports", 1_400_000)
