@@ -74,7 +74,8 @@ def test_viral_complaint_runs_the_social_media_storm_playbook(sandboxed, monkeyp
     channel_name = created[0].body["name"]
     assert channel_name.startswith("crisis-")
     posts = [r for r in slack if r.path.endswith("/chat.postMessage")]
-    channel_id = sandboxed.state("slack")["channels_by_name"][channel_name]
+    channels = {c["name"]: c["id"] for c in sandboxed.state("slack")["channels"]}
+    channel_id = channels[channel_name]
     assert any(p.body["channel"] == channel_id for p in posts), "the war room got no brief"
 
     jira = [r for r in sandboxed.requests("jira") if r.method == "POST"]
