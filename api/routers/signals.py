@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -44,6 +46,7 @@ async def post_signals(request: Request, ingestor: IngestorDep) -> Response:
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise HTTPException(413, f"The body is over {MAX_BODY_BYTES // 2**20} MiB: split it")
     body = await request.body()
+    began = time.perf_counter()
     try:
         result = await run_in_threadpool(
             ingestor.ingest_body, body, request.headers.get("content-type")
@@ -56,4 +59,11 @@ async def post_signals(request: Request, ingestor: IngestorDep) -> Response:
         code = 207
     else:
         code = 422
-    return Response(orjson.dumps(result.as_dict()), status_code=code, media_type="application/json")
+    # Server-Timing lets a client (and bench/ingest_speed.py) split server work from transport.
+    took = f"ingest;dur={(time.perf_counter() - began) * 1000:.1f}"
+    return Response(
+        orjson.dumps(result.as_dict()),
+        status_code=code,
+        media_type="application/json",
+        headers={"Server-Timing": took},
+    )
