@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
 
         from api.main import create_app
 
+        if not _port_free(host, port):
+            fail(f"cannot listen on {host}:{port}: the address is in use or not available.")
         settings = get_settings()
         if not settings.api_tokens:
             # A throwaway token for this run only: printed once here, held in memory, never logged.
@@ -46,8 +48,6 @@ def register(app: typer.Typer) -> None:
                 f"  [bold]{token}[/]",
                 highlight=False,
             )
-        if not _port_free(host, port):
-            fail(f"cannot listen on {host}:{port}: the address is in use or not available.")
         try:
             api = create_app(settings)
         except Exception as exc:

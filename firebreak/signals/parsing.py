@@ -59,9 +59,9 @@ def describe_errors(error: ValidationError, prefix: str = "") -> str:
     parts = []
     for err in error.errors(include_url=False):
         loc = "/".join(str(p) for p in err["loc"])
-        where = f"{prefix}/{loc}" if loc else (prefix or "/")
+        where = f"{prefix}/{loc}" if loc else prefix
         message = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
 
