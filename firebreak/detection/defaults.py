@@ -14,10 +14,12 @@ DEFAULT_SPIKE_TRIGGER = Trigger.model_validate(
     {
         "spike": {
             "factor": 2,
-            "deviations": 2.5,
+            "deviations": 3,
             "baseline": "24h",
             "min_count": 20,
             "within": "2h",
+            "sustained": 20,
+            "slack": 1.25,
         },
         "persist": 2,
         "cooldown": "12h",

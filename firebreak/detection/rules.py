@@ -108,10 +108,20 @@ DEVIATION_CLIP = 3.0
 
 class LiveSpike(LiveRule):
     """Window count at least `factor` times the seasonal baseline, at least `deviations` usual
-    deviations above it (log scale), and at least `min_count`."""
+    deviations above it (log scale), and at least `min_count`; or, with `sustained`, a lasting
+    moderate excess whose CUSUM (in usual deviations, less `slack` per bucket) reaches it."""
 
     name = "spike"
-    __slots__ = ("baseline", "deviation", "deviations", "factor", "min_count")
+    __slots__ = (
+        "baseline",
+        "deviation",
+        "deviations",
+        "excess",
+        "factor",
+        "min_count",
+        "slack",
+        "sustained",
+    )
 
     def __init__(self, rule: SpikeRule) -> None:
         super().__init__(rule.within.total_seconds())
@@ -119,6 +129,9 @@ class LiveSpike(LiveRule):
         self.min_count = rule.min_count
         self.deviations = rule.deviations
         self.deviation: float | None = None
+        self.sustained = rule.sustained
+        self.slack = rule.slack
+        self.excess = 0.0
         self.baseline = SeasonalBaseline(
             rule.baseline.total_seconds(), step_seconds=self.sums.bucket_seconds
         )
@@ -127,11 +140,16 @@ class LiveSpike(LiveRule):
         end = (bucket + 1) * self.sums.bucket_seconds
         baseline = self.baseline
         if baseline.ready:
-            strays = abs(math.log((count + PSEUDO_COUNT) / (baseline.expected(end) + PSEUDO_COUNT)))
+            signed = math.log((count + PSEUDO_COUNT) / (baseline.expected(end) + PSEUDO_COUNT))
+            strays = abs(signed)
             usual = self.deviation
             if usual is None:
                 self.deviation = strays
             else:
+                if self.sustained and usual > 0:
+                    # CUSUM of the excess in usual deviations: a rise too small for the spike
+                    # line still adds up while it lasts; noise (under `slack`) drains it away.
+                    self.excess = max(0.0, self.excess + signed / usual - self.slack)
                 strays = min(strays, DEVIATION_CLIP * usual)
                 self.deviation = usual + (strays - usual) / DEVIATION_MEMORY
         baseline.update(end, count)
@@ -149,6 +167,8 @@ class LiveSpike(LiveRule):
         if count < self.min_count or not self.baseline.ready:
             return False
         expected = self.baseline.expected(timestamp)
+        if self.sustained and self.excess >= self.sustained and count > expected:
+            return True
         if count < self.factor * expected:
             return False
         if self.deviations <= 0:

@@ -50,6 +50,12 @@ class SpikeRule(_Rule):
     The expectation is learned over `baseline` (level) and per time-of-day slot (daily rhythm);
     the usual deviation (of the log ratio) is learned too, so a steady stream fires on a smaller
     jump than a noisy one. `min_count` keeps tiny numbers from firing on noise.
+
+    With `sustained` > 0 it also fires on a lasting moderate rise (say 1.3x for hours) that never
+    reaches `factor`: at each bucket close the excess of the window's log ratio over its
+    expectation, in usual deviations, less `slack`, is added to a CUSUM (floored at zero); the
+    rule is above while that sum is at least `sustained`, the window is above expectation
+    and at least `min_count`.
     """
 
     factor: float = Field(gt=1)
@@ -57,6 +63,14 @@ class SpikeRule(_Rule):
     min_count: float = Field(default=0, ge=0)
     within: Duration = timedelta(hours=1)
     deviations: float = Field(default=0, ge=0)
+    sustained: float = Field(
+        default=0,
+        ge=0,
+        description="CUSUM line, in usual deviations summed over buckets; 0 turns it off",
+    )
+    slack: float = Field(
+        default=1, ge=0, description="Usual deviations per bucket the CUSUM forgives as noise"
+    )
 
 
 class ReachRule(_Rule):
