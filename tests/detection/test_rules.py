@@ -4,6 +4,7 @@ severity, scopes, restart equivalence."""
 from __future__ import annotations
 
 import math
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -235,3 +236,37 @@ def test_rebuild_keeps_cooldown_from_stored_alert_times() -> None:
 def test_bad_trigger_blocks_say_what_is_wrong(block: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("$", r"\$")):
         Trigger.model_validate(block)
+
+
+def noisy_stream(days: int, rise_day: int, rise: float) -> list[dict]:
+    """Volume every 5 minutes, about 40 a bucket with seeded noise, `rise`-fold for 8 hours."""
+    rng = random.Random(7)
+    signals = []
+    for i in range(days * 288):
+        at = T0 + timedelta(minutes=5 * i)
+        level = 40.0 * rng.uniform(0.7, 1.3)
+        if at.day - T0.day == rise_day and 10 <= at.hour < 18:
+            level *= rise
+        signals.append({"type": "volume", "created_at": at, "value": round(level)})
+    return signals
+
+
+SUSTAINED = {
+    "spike": {"factor": 2, "deviations": 3, "min_count": 20, "within": "2h", "slack": 1.25},
+    "persist": 2,
+    "cooldown": "12h",
+}
+
+
+def test_sustained_excess_fires_on_a_lasting_rise_the_spike_line_misses() -> None:
+    stream = noisy_stream(6, rise_day=4, rise=1.5)
+    assert run(SUSTAINED, stream) == []
+    with_cusum = {**SUSTAINED, "spike": {**SUSTAINED["spike"], "sustained": 20}}
+    alerts = run(with_cusum, stream)
+    assert len(alerts) == 1
+    assert alerts[0].at.day - T0.day == 4 and 10 <= alerts[0].at.hour < 18
+
+
+def test_sustained_excess_stays_quiet_on_noise_alone() -> None:
+    with_cusum = {**SUSTAINED, "spike": {**SUSTAINED["spike"], "sustained": 20}}
+    assert run(with_cusum, noisy_stream(6, rise_day=4, rise=1.0)) == []
