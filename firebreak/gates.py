@@ -93,10 +93,11 @@ def decide(
     append_event(
         session,
         incident_id,
-        f"gate.{gate.status}",
+        # The moment a person decided; the flow records `gate.<outcome>` when it acts on it.
+        "gate.decided",
         f"{by} {gate.status} {step_id}{suffix}",
         actor=by,
-        data={"step": step_id, "kind": gate.kind, "comment": comment},
+        data={"step": step_id, "kind": gate.kind, "decision": decision, "comment": comment},
     )
     session.flush()
     return gate

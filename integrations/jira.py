@@ -6,6 +6,7 @@ issue is a single `POST /rest/api/2/issue`. Tasks hang under their epic through 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,6 +16,10 @@ from jira import JIRA, JIRAError
 
 from firebreak.ports import IntegrationError, IssueRef, TaskSpec
 from integrations.policy import DEFAULT_POLICY, RetryPolicy
+
+# The client logs each retry it makes as a warning with the raw exception; we report the outcome
+# as one IntegrationError (and the timeline says it), so its per-attempt chatter stays quiet.
+logging.getLogger("jira.resilientsession").setLevel(logging.ERROR)
 
 SERVICE = "jira"
 T = TypeVar("T")

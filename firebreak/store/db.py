@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event
@@ -33,12 +33,19 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process, migrated to head on first use."""
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
+    """One engine per URL per process, migrated to head on first use, once across threads."""
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            upgrade(engine)
+            _engines[url] = engine
+        return engine
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -153,7 +153,10 @@ def test_gate_decisions(api: Api) -> None:
         f"/api/v1/incidents/{incident_id}/timeline", headers=auth("reviewer")
     ).json()["timeline"]
     decided = [e for e in events if e["kind"].startswith("gate.")]
-    assert [e["kind"] for e in decided] == ["gate.approved", "gate.acknowledged"]
+    assert [(e["kind"], e["data"]["decision"]) for e in decided] == [
+        ("gate.decided", "approve"),
+        ("gate.decided", "acknowledge"),
+    ]
     assert decided[0]["actor"].startswith("dana") and "ship it" in decided[0]["summary"]
 
 
