@@ -19,7 +19,7 @@ for module in (demo, serve, sandbox, replay, triage, detect, incident, playbook,
 
 
 def main() -> None:
-    """Console entry point: a bug says one sentence, not a traceback (FIREBREAK_DEBUG=1 shows it)."""
+    """Console entry point: a bug says one sentence, no traceback (FIREBREAK_DEBUG=1 shows it)."""
     import os
 
     try:
