@@ -5,6 +5,7 @@ timeout that a cold ephemeral server on a 2-core machine can meet."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from firebreak.settings import get_settings
 
@@ -31,6 +32,10 @@ def configure_prefect() -> None:
         home = (get_settings().home / "prefect").resolve()
         home.mkdir(parents=True, exist_ok=True)
         os.environ["PREFECT_HOME"] = str(home)
+    elif "PREFECT_HOME" in os.environ:
+        # Prefect makes its home without parents; a missing parent leaves the ephemeral server
+        # unable to create its database, and it never answers.
+        Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
     if "PREFECT_API_URL" not in os.environ:
         # The ephemeral server stops with the process and its services log the flushes they
         # abandon as tracebacks; a user's terminal should not show them.

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".firebreak" / "test-prefect"))
+# Prefect creates its home without parents; on a fresh clone .firebreak/ does not exist yet, and
+# its ephemeral server then cannot create its database and never answers.
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 for key in [k for k in os.environ if k.startswith("FIREBREAK_")]:
