@@ -120,7 +120,7 @@ def test_unreachable_jira_is_a_clear_timeline_entry_and_the_response_goes_on(
     assert "Traceback" not in result.output
     record = json.loads(runner.invoke(app, ["incident", "timeline", "1", "-f", "json"]).output)
     failed = [e for e in record["timeline"] if e["kind"] == "step.failed"]
-    assert len(failed) == 1 and "epic" in failed[0]["summary"]
+    assert len(failed) == 1 and "epic" in failed[0]["summary"], record["timeline"]
     assert "unreachable" in failed[0]["summary"].lower()
     # What was accepted is kept: the war room and the approved script still went out.
     kinds = [e["kind"] for e in record["timeline"]]
