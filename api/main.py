@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,13 +27,22 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     engine = engine_for(settings.effective_database_url)
     launcher = launcher or default_launcher(settings, engine)
     detection = build_detection(load_triggers(settings.playbooks_dir))
-    ingestor = Ingestor(engine, detection, launcher)
+    ingestor = Ingestor(engine, detection, launcher, worker=settings.use_ingest_worker)
     ingestor.rebuild_detection()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ingestor.start()
+        try:
+            yield
+        finally:
+            ingestor.close()
 
     app = FastAPI(
         title="Firebreak",
         version="0.1.0",
         description="Crisis-response orchestration: signals in, incidents, playbooks, gates.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -5,6 +5,7 @@ Secrets are `SecretStr`: they print masked and never reach a log or the timeline
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,19 @@ class Settings(BaseSettings):
     pagerduty_base_url: str | None = None
     pagerduty_ca_file: Path | None = None
 
+    # Ingestion: parse and triage API batches in a worker process, on the second core.
+    ingest_worker: bool | None = Field(
+        default=None, description="Triage API batches in a worker process; default: if 2+ CPUs"
+    )
+
     # API access: token -> roles. `FIREBREAK_API_TOKENS='{"secret":["lead","comms"]}'`.
     api_tokens: dict[str, list[str]] = Field(default_factory=dict)
+
+    @property
+    def use_ingest_worker(self) -> bool:
+        if self.ingest_worker is None:
+            return (os.cpu_count() or 1) > 1
+        return self.ingest_worker
 
     @property
     def effective_database_url(self) -> str:

@@ -21,9 +21,16 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from firebreak.incidents import append_event, open_or_escalate
-from firebreak.signals.parsing import ParsedBatch, parse_body
+from firebreak.signals.parsing import ParsedBatch
+from firebreak.signals.prepare import (
+    PreparedBatch,
+    Preparer,
+    PrepareWorker,
+    TriagePort,
+    default_triager,
+)
 from firebreak.signals.schema import SignalIn
-from firebreak.store.models import Incident, Signal, utcnow
+from firebreak.store.models import Incident, Signal
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +39,8 @@ SIGNAL_TABLE: Table = Signal.__table__  # type: ignore[attr-defined]
 LOOKUP_CHUNK = 500
 # How far back the detectors' state reaches when none is declared by the engine.
 DEFAULT_HORIZON = timedelta(days=8)
-NEUTRAL_BAND = 0.05  # |sentiment| below this is neutral (VADER's convention)
 
 IncidentCallback = Callable[[int], object]
-
-
-class TriagePort(Protocol):
-    def score(self, text: str, *, author: str | None = None, reach: int = 0) -> Any: ...
 
 
 class DetectionPort(Protocol):
@@ -82,15 +84,6 @@ class IngestResult:
 
 
 # -- seams to the parts built alongside: triage, detection, playbooks ----------------------------
-
-
-def default_triager() -> TriagePort | None:
-    try:
-        from firebreak.triage import Triager
-    except ImportError:
-        log.warning("firebreak.triage is not available: signals are stored without triage")
-        return None
-    return Triager()
 
 
 def load_triggers(playbooks_dir: Path) -> dict[str, Any]:
@@ -140,33 +133,54 @@ class Ingestor:
         on_incident_opened: IncidentCallback | None = None,
         *,
         triager: TriagePort | bool | None = True,
+        worker: bool = False,
     ) -> None:
         self.engine = engine
         self.detection = detection
         self.on_incident_opened = on_incident_opened
         # `True` means "the real one"; tests of storage alone may pass None.
-        self.triager: TriagePort | None = default_triager() if triager is True else triager or None
+        self.preparer = Preparer(default_triager() if triager is True else triager or None)
+        # API bodies are parsed and triaged in a worker process when asked (see prepare.py); the
+        # worker has its own triager, so one Ingestor must use one or the other for bodies.
+        self._worker = PrepareWorker(self.preparer) if worker and triager is True else None
         # One batch at a time: the detectors' state and the duplicate check assume it.
         self._lock = threading.Lock()
         self._insert = _inserter(engine)
-        self._now = utcnow()
+
+    @property
+    def triager(self) -> TriagePort | None:
+        return self.preparer.triager
+
+    def start(self) -> None:
+        """Start the worker process, if any, before the first batch arrives."""
+        if self._worker is not None:
+            self._worker.start()
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
 
     # Entry points ----------------------------------------------------------------------------
 
     def ingest_body(self, body: bytes, content_type: str | None = None) -> IngestResult:
         """Parse and ingest an API body; raises `BodyError` when the body as a whole is unusable."""
-        return self.ingest_batch(parse_body(body, content_type))
+        preparer = self._worker or self.preparer
+        return self._ingest_prepared(preparer.body(body, content_type))
 
     def ingest_batch(self, batch: ParsedBatch) -> IngestResult:
-        result = self.ingest([s for _, s in batch.signals])
-        result.rejected = [r.as_dict() for r in batch.rejected]
-        return result
+        prepared = PreparedBatch(
+            rows=self.preparer.rows([s for _, s in batch.signals]),
+            rejected=[r.as_dict() for r in batch.rejected],
+        )
+        return self._ingest_prepared(prepared)
 
     def ingest(self, signals: Sequence[SignalIn]) -> IngestResult:
-        self._now = utcnow()
-        rows = [self._row(s) for s in signals]
+        return self._ingest_prepared(PreparedBatch(rows=self.preparer.rows(signals)))
+
+    def _ingest_prepared(self, prepared: PreparedBatch) -> IngestResult:
         with self._lock:
-            result, opened = self._store_and_detect(rows)
+            result, opened = self._store_and_detect(prepared.rows)
+        result.rejected = prepared.rejected
         self._launch(opened)
         return result
 
@@ -211,24 +225,6 @@ class Ingestor:
             }
 
     # Steps -----------------------------------------------------------------------------------
-
-    def _row(self, signal: SignalIn) -> dict[str, Any]:
-        row = dict(signal.__dict__)  # the validated fields; a copy, cheaper than model_dump()
-        row["received_at"] = self._now
-        row["label"] = row["kind"] = row["priority"] = None
-        given = signal.sentiment
-        if self.triager is not None and signal.text:
-            scored = self.triager.score(
-                signal.text, author=signal.author, reach=signal.author_reach
-            )
-            row["kind"] = scored.kind
-            row["priority"] = scored.priority
-            # A sentiment sent by the client (its own model) wins over ours.
-            row["sentiment"] = scored.sentiment if given is None else given
-            row["label"] = scored.label if given is None else _label(given)
-        elif given is not None:
-            row["label"] = _label(given)
-        return row
 
     def _store_and_detect(self, rows: list[dict[str, Any]]) -> tuple[IngestResult, list[int]]:
         result = IngestResult()
@@ -285,14 +281,6 @@ class Ingestor:
                         f"Playbook launch failed: {type(exc).__name__}: {exc}",
                     )
                     session.commit()
-
-
-def _label(sentiment: float) -> str:
-    if sentiment <= -NEUTRAL_BAND:
-        return "negative"
-    if sentiment >= NEUTRAL_BAND:
-        return "positive"
-    return "neutral"
 
 
 def _utc(value: datetime) -> datetime:

@@ -34,6 +34,14 @@ class BodyError(ValueError):
         super().__init__(message)
         self.status = status
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in the ingestion worker process, it crosses back pickled: keep the status.
+        return (_body_error, (str(self), self.status))
+
+
+def _body_error(message: str, status: int) -> BodyError:
+    return BodyError(message, status=status)
+
 
 class FileFormatError(ValueError):
     """A file cannot be read at all (missing, wrong columns): reported before any row."""
