@@ -30,9 +30,11 @@ def people(firebreak_home) -> Iterator[None]:  # type: ignore[no-untyped-def]
     from firebreak.store.db import engine_for
 
     stop = threading.Event()
+    # Read here, not in the thread: a get_settings() racing the test's own cache_clear() could
+    # cache settings from before the test changed its environment.
+    db = engine_for(get_settings().effective_database_url)
 
     def answer() -> None:
-        db = engine_for(get_settings().effective_database_url)
         decisions = {"approval": "approve", "ack": "acknowledge"}
         while not stop.wait(0.1):
             with Session(db) as session:
