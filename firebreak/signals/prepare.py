@@ -98,6 +98,10 @@ def _start_worker() -> None:
     _worker_preparer = Preparer(default_triager())
 
 
+def _ready() -> bool:
+    return True
+
+
 def _prepare_in_worker(body: bytes, content_type: str | None) -> PreparedBatch:
     assert _worker_preparer is not None, "the worker was not initialised"
     return _worker_preparer.body(body, content_type)
@@ -124,6 +128,7 @@ class PrepareWorker:
             self._pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=get_context("spawn"), initializer=_start_worker
             )
+            self._pool.submit(_ready)  # the process starts on the first task, not before
 
     def body(self, body: bytes, content_type: str | None = None) -> PreparedBatch:
         self.start()
