@@ -228,6 +228,7 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Is: operator.is_,
     ast.IsNot: operator.is_not,
 }
+_IN = ("in", "not in")
 _SYMBOL = {
     ast.Add: "+",
     ast.Sub: "-",
@@ -341,10 +342,108 @@ def _get_item(container: Any, index: Any, where: str, column: int, source: str) 
 
 def _checked_size(value: Any, column: int, source: str) -> Any:
     if isinstance(value, (str, list, tuple)) and len(value) > MAX_SEQUENCE_LENGTH:
-        raise ExpressionError(
-            f"result too long ({len(value)} items, limit {MAX_SEQUENCE_LENGTH})", column, source
-        )
+        raise _too_long(value, column, source)
     return value
+
+
+_SEQUENCES = (str, list, tuple)
+# Functions whose result is never a text or a list (a bool or a number), so never too long.
+_SCALAR_RESULT = frozenset(
+    {"len", "contains", "startswith", "endswith", "any", "all", "int", "float", "duration"}
+)
+# Cheap and pure on literal arguments: a call with only literals is computed at compile time.
+_FOLDABLE = _SCALAR_RESULT | {"lower", "upper", "abs", "round", "min", "max"}
+
+
+def _too_long(value: Any, column: int, source: str) -> ExpressionError:
+    return ExpressionError(
+        f"result too long ({len(value)} items, limit {MAX_SEQUENCE_LENGTH})", column, source
+    )
+
+
+def _case_call(name: str, arg: Evaluator, column: int, source: str) -> Evaluator:
+    """`lower(x)` / `upper(x)`: the table's function, inlined."""
+    upper = name == "upper"
+
+    def change_case(ctx: Mapping[str, Any]) -> str:
+        value = arg(ctx)
+        try:
+            result = str(value).upper() if upper else str(value).lower()
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ExpressionError(f"{name}(): {exc}", column, source) from None
+        if len(result) > MAX_SEQUENCE_LENGTH:
+            raise _too_long(result, column, source)
+        return result
+
+    return change_case
+
+
+def _call(
+    name: str,
+    function: Callable[..., Any],
+    args: list[Evaluator],
+    constants: list[tuple[bool, Any]],
+    column: int,
+    source: str,
+) -> Evaluator:
+    """A call to a table function, specialised by arity (most calls take one or two arguments);
+    literal arguments are passed as they are, and a scalar result skips the length check."""
+    checked = name not in _SCALAR_RESULT
+
+    def fail(exc: Exception) -> ExpressionError:
+        return ExpressionError(f"{name}(): {exc}", column, source)
+
+    def done(result: Any) -> Any:
+        if checked and isinstance(result, _SEQUENCES) and len(result) > MAX_SEQUENCE_LENGTH:
+            raise _too_long(result, column, source)
+        return result
+
+    if len(args) == 1:
+        (arg,) = args
+
+        def call1(ctx: Mapping[str, Any]) -> Any:
+            value = arg(ctx)
+            try:
+                result = function(value)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise fail(exc) from None
+            return done(result) if checked else result
+
+        return call1
+    if len(args) == 2:
+        first, second = args
+        second_constant, constant = constants[1]
+        if second_constant:
+
+            def call2_constant(ctx: Mapping[str, Any]) -> Any:
+                value = first(ctx)
+                try:
+                    result = function(value, constant)
+                except (TypeError, ValueError, OverflowError) as exc:
+                    raise fail(exc) from None
+                return done(result) if checked else result
+
+            return call2_constant
+
+        def call2(ctx: Mapping[str, Any]) -> Any:
+            a, b = first(ctx), second(ctx)
+            try:
+                result = function(a, b)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise fail(exc) from None
+            return done(result) if checked else result
+
+        return call2
+
+    def call(ctx: Mapping[str, Any]) -> Any:
+        values = [arg(ctx) for arg in args]
+        try:
+            result = function(*values)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise fail(exc) from None
+        return done(result) if checked else result
+
+    return call
 
 
 # ----------------------------------------------------------------------------------------- compiler
@@ -546,6 +645,33 @@ class _Compiler:
         column, source = node.col_offset + 1, self.source
         sizes = isinstance(node.op, (ast.Mult, ast.Add))
 
+        def apply(a: Any, b: Any) -> Any:  # `binary` below, inlined there for speed
+            if sizes and isinstance(a, (str, list, tuple)) != isinstance(b, (str, list, tuple)):
+                count = b if isinstance(a, (str, list, tuple)) else a
+                if isinstance(count, int) and count * 1 > MAX_SEQUENCE_LENGTH:
+                    raise ExpressionError("result too long", column, source)
+            try:
+                result = function(a, b)
+            except (TypeError, ZeroDivisionError, OverflowError, ValueError) as exc:
+                raise ExpressionError(
+                    f"cannot compute {_describe(a)} {symbol} {_describe(b)}: {exc}", column, source
+                ) from None
+            return _checked_size(result, column, source)
+
+        is_constant, prefix = self.constant_of(node.left)
+        if is_constant and isinstance(prefix, str) and isinstance(node.op, ast.Add):
+            # `'storm:' + x` (a scope key): text + text needs only the length check.
+            def prefixed(ctx: Mapping[str, Any]) -> Any:
+                b = right(ctx)
+                if type(b) is str:
+                    result = prefix + b
+                    if len(result) > MAX_SEQUENCE_LENGTH:
+                        raise _too_long(result, column, source)
+                    return result
+                return apply(prefix, b)
+
+            return prefixed
+
         def binary(ctx: Mapping[str, Any]) -> Any:
             a, b = left(ctx), right(ctx)
             if sizes and isinstance(a, (str, list, tuple)) != isinstance(b, (str, list, tuple)):
@@ -583,6 +709,18 @@ class _Compiler:
                 return value
 
             return and_all
+
+        fused = self._or_of_contains_lowered(node.values)
+        if fused is not None:
+            return fused
+        if len(values) == 2:
+            first, second = values
+
+            def or2(ctx: Mapping[str, Any]) -> Any:
+                value = first(ctx)
+                return value if value else second(ctx)
+
+            return or2
 
         def or_any(ctx: Mapping[str, Any]) -> Any:
             value: Any = False
@@ -633,16 +771,17 @@ class _Compiler:
             )
 
         is_constant, constant = self.constant_of(right_node)
+        if not is_constant and isinstance(right_node, (ast.List, ast.Tuple)) and symbol in _IN:
+            # `signal.kind in ['complaint', 'venting']`: a literal list is built once, not per call.
+            self.compile(right_node)  # for its errors (a bytes literal, ...)
+            items = [self.constant_of(item) for item in right_node.elts]
+            if all(is_item_constant for is_item_constant, _ in items):
+                is_constant = True
+                constant = [value for _, value in items]
+                if isinstance(right_node, ast.Tuple):
+                    constant = tuple(constant)
         if is_constant:
-            # Hot path: `signal.sentiment < -0.3`.
-            def compare_constant(ctx: Mapping[str, Any]) -> bool:
-                a = left(ctx)
-                try:
-                    return function(a, constant)
-                except TypeError as exc:
-                    raise fail(a, constant, exc) from None
-
-            return compare_constant
+            return self._compare_constant(function, symbol, left_node, left, constant, fail)
         right = self.compile(right_node)
 
         def compare(ctx: Mapping[str, Any]) -> bool:
@@ -653,6 +792,69 @@ class _Compiler:
                 raise fail(a, b, exc) from None
 
         return compare
+
+    def _compare_constant(
+        self,
+        function: Callable[[Any, Any], bool],
+        symbol: str,
+        left_node: ast.AST,
+        left: Evaluator,
+        constant: Any,
+        fail: Callable[[Any, Any, Exception], ExpressionError],
+    ) -> Evaluator:
+        """The hot path of filters: `signal.label == 'negative'`, `signal.sentiment < -0.3`."""
+        negate = symbol == "not in"
+        if (
+            isinstance(left_node, ast.Attribute)
+            and isinstance(left_node.value, ast.Name)
+            and left_node.value.id not in _CONSTANT_NAMES
+        ):
+            # `root.key`: read it inline; on any failure `left` gives the value or its error.
+            root, key = left_node.value.id, left_node.attr
+            if symbol in _IN:
+
+                def key_in(ctx: Mapping[str, Any]) -> bool:
+                    try:
+                        a = ctx[root][key]
+                    except (KeyError, TypeError, IndexError):
+                        a = left(ctx)
+                    try:
+                        return (a not in constant) if negate else (a in constant)
+                    except TypeError as exc:
+                        raise fail(a, constant, exc) from None
+
+                return key_in
+
+            def key_compare(ctx: Mapping[str, Any]) -> bool:
+                try:
+                    a = ctx[root][key]
+                except (KeyError, TypeError, IndexError):
+                    a = left(ctx)
+                try:
+                    return function(a, constant)
+                except TypeError as exc:
+                    raise fail(a, constant, exc) from None
+
+            return key_compare
+        if symbol in _IN:
+
+            def value_in(ctx: Mapping[str, Any]) -> bool:
+                a = left(ctx)
+                try:
+                    return (a not in constant) if negate else (a in constant)
+                except TypeError as exc:
+                    raise fail(a, constant, exc) from None
+
+            return value_in
+
+        def compare_constant(ctx: Mapping[str, Any]) -> bool:
+            a = left(ctx)
+            try:
+                return function(a, constant)
+            except TypeError as exc:
+                raise fail(a, constant, exc) from None
+
+        return compare_constant
 
     def c_IfExp(self, node: ast.IfExp) -> Evaluator:
         test, body, orelse = (
@@ -721,35 +923,146 @@ class _Compiler:
                     raise self.error(str(exc), node.args[0]) from None
                 return lambda ctx: seconds
         args = [self.compile(arg) for arg in node.args]
-
-        def call(ctx: Mapping[str, Any]) -> Any:
-            values = [arg(ctx) for arg in args]
+        constants = [self.constant_of(arg) for arg in node.args]
+        if name in _FOLDABLE and all(is_constant for is_constant, _ in constants):
             try:
-                result = function(*values)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise ExpressionError(f"{name}(): {exc}", column, source) from None
-            return _checked_size(result, column, source)
+                folded = _checked_size(function(*(v for _, v in constants)), column, source)
+            except (TypeError, ValueError, OverflowError, ExpressionError):
+                pass  # not folded: the error is the evaluation's, as for any other call
+            else:
+                return lambda ctx: folded
+        if name == "contains" and len(node.args) == 2:
+            is_constant, needle = constants[1]
+            if is_constant and isinstance(needle, str):
+                return self._contains_text(node.args[0], args[0], needle, column)
+        if name in ("lower", "upper") and len(args) == 1:
+            return _case_call(name, args[0], column, source)
+        return _call(name, function, args, constants, column, source)
 
-        return call
+    def _contains_text(
+        self, container_node: ast.AST, container: Evaluator, needle: str, column: int
+    ) -> Evaluator:
+        """`contains(x, 'text')`, the filter's usual shape: the needle is lowercased once here."""
+        source = self.source
+        folded = needle.lower()
+
+        def fail(exc: Exception) -> ExpressionError:
+            return ExpressionError(f"contains(): {exc}", column, source)
+
+        if _lower_call(container_node) is not None:
+            return self._contains_lowered(container_node, (folded,))  # type: ignore[arg-type]
+
+        def contains_text(ctx: Mapping[str, Any]) -> bool:
+            value = container(ctx)
+            if isinstance(value, str):
+                return folded in value.lower()
+            try:
+                return needle in value
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise fail(exc) from None
+
+        return contains_text
+
+    def _contains_lowered(self, lower_node: ast.Call, needles: tuple[str, ...]) -> Evaluator:
+        """`contains(lower(x), 'a')`, or several of them on the same `x` joined by `or`: `x` is
+        read and lowered once. contains() would lowercase the lowered text again, which changes
+        nothing (lowercasing is idempotent, see the tests)."""
+        source = self.source
+        text = self.compile(lower_node.args[0])
+        column = lower_node.col_offset + 1
+
+        def contains_lowered(ctx: Mapping[str, Any]) -> bool:
+            value = text(ctx)
+            try:
+                lowered = str(value).lower()
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ExpressionError(f"lower(): {exc}", column, source) from None
+            if len(lowered) > MAX_SEQUENCE_LENGTH:
+                raise _too_long(lowered, column, source)
+            for needle in needles:  # noqa: SIM110 (a loop is faster than any() over a generator)
+                if needle in lowered:
+                    return True
+            return False
+
+        return contains_lowered
+
+    def _or_of_contains_lowered(self, operands: list[ast.expr]) -> Evaluator | None:
+        """`contains(lower(signal.text), 'a') or contains(lower(signal.text), 'b') ...` as one
+        test, when every operand has that shape on the same plain read (`a.b`, `a['b']`)."""
+        needles: list[str] = []
+        first_text: str | None = None
+        for operand in operands:
+            found = _lowered_contains(operand)
+            if found is None:
+                return None
+            lower_node, needle = found
+            text = ast.dump(lower_node.args[0])
+            if first_text is None:
+                if not _is_plain_read(lower_node.args[0]):
+                    return None
+                first_text = text
+            elif text != first_text:
+                return None
+            needles.append(needle.lower())
+        first = _lowered_contains(operands[0])
+        assert first is not None
+        return self._contains_lowered(first[0], tuple(needles))
+
+
+def _lower_call(node: ast.AST) -> ast.Call | None:
+    """`node` when it is `lower(x)` with one positional argument."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "lower"
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        return node
+    return None
+
+
+def _lowered_contains(node: ast.AST) -> tuple[ast.Call, str] | None:
+    """The `lower(x)` call and the literal of `contains(lower(x), 'literal')`, else None."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "contains"
+        and len(node.args) == 2
+        and not node.keywords
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        return None
+    lower_node = _lower_call(node.args[0])
+    return None if lower_node is None else (lower_node, node.args[1].value)
+
+
+def _is_plain_read(node: ast.AST) -> bool:
+    """A name, or keys/literal indexes read from one: reading it twice gives the same value."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant):
+            return False
+        node = node.value
+    return isinstance(node, ast.Name) and node.id not in _CONSTANT_NAMES
 
 
 class Expression:
     """A compiled expression. Evaluate it with a mapping of root names (`signal`, `steps`, ...)."""
 
-    __slots__ = ("_evaluate", "names", "paths", "source")
+    __slots__ = ("evaluate", "names", "paths", "source")
 
     def __init__(
         self, source: str, evaluate: Evaluator, names: frozenset[str], paths: frozenset
     ) -> None:
         self.source = source
-        self._evaluate = evaluate
+        # The compiled closure itself, not a method around it: a filter runs on every signal.
+        self.evaluate: Evaluator = evaluate
+        """`evaluate(context)`: the expression's value in `context` (a mapping of root names)."""
         self.names = names
         """Root names the expression reads (`{"signal"}`)."""
         self.paths: frozenset[tuple[str, ...]] = paths
         """Literal access chains (`("steps", "war_room", "channel")`), for reference checks."""
-
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        return self._evaluate(context)
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
@@ -812,7 +1125,7 @@ def compile_condition(src: str | bool) -> Expression:
         expression = compile_expression(text)
     except ExpressionError as exc:
         raise exc.shifted(start, src) from None
-    return Expression(src, expression._evaluate, expression.names, expression.paths)
+    return Expression(src, expression.evaluate, expression.names, expression.paths)
 
 
 def find_expressions(text: str) -> list[tuple[int, int]]:

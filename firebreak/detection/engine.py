@@ -95,13 +95,26 @@ class Detector:
 
     def observe(self, signal: Mapping[str, Any]) -> Alert | None:
         context = {"signal": signal}
-        try:
-            if self._filter is not None and not self._filter(context):
+        if self._filter is not None:
+            try:
+                if not self._filter(context):
+                    return None
+            except ExpressionError:
+                self.unmatched += 1
                 return None
-            scope = self.playbook if self._scope is None else str(self._scope(context))
-        except ExpressionError:
-            self.unmatched += 1
-            return None
+        return self.matched(signal, context)
+
+    def matched(self, signal: Mapping[str, Any], context: Mapping[str, Any]) -> Alert | None:
+        """Count a signal the filter let through; `context` is `{"signal": signal}`, which may be
+        shared with other detectors and is only read."""
+        if self._scope is None:
+            scope = self.playbook
+        else:
+            try:
+                scope = str(self._scope(context))
+            except ExpressionError:
+                self.unmatched += 1
+                return None
         state = self.states.get(scope)
         if state is None:
             state = self.states[scope] = _ScopeState(live_rules(self._rules))
@@ -111,10 +124,11 @@ class Detector:
             weight = 1.0
         reach = signal.get("author_reach") or 0
         negative = signal.get("label") == "negative"
+        persist = self._persist
         fired: LiveRule | None = None
         for rule in state.rules:
             above = rule.update(timestamp, weight, reach, negative)
-            if rule.persisted(above) >= self._persist and fired is None:
+            if rule.persisted(above) >= persist and fired is None:
                 fired = rule
         if fired is None:
             return None
@@ -185,20 +199,26 @@ class DetectionEngine:
         return max((d.horizon for d in self.detectors), default=timedelta(0))
 
     def observe(self, signal: Mapping[str, Any]) -> list[Alert]:
-        alerts = []
-        for detector in self.detectors:
-            alert = detector.observe(signal)
-            if alert is not None:
-                alerts.append(alert)
-        return alerts
+        return self.feed((signal,))
 
     def feed(self, signals: Iterable[Mapping[str, Any]]) -> list[Alert]:
-        if len(self.detectors) == 1:
-            observe = self.detectors[0].observe
-            return [alert for signal in signals if (alert := observe(signal)) is not None]
+        # The per-signal loop of ingestion: one context per signal shared by every detector, and
+        # each filter called from here, so a detector the signal does not match costs one call.
+        detectors = [(detector, detector._filter, detector.matched) for detector in self.detectors]
         alerts: list[Alert] = []
         for signal in signals:
-            alerts.extend(self.observe(signal))
+            context = {"signal": signal}
+            for detector, accepts, matched in detectors:
+                if accepts is not None:
+                    try:
+                        if not accepts(context):
+                            continue
+                    except ExpressionError:
+                        detector.unmatched += 1
+                        continue
+                alert = matched(signal, context)
+                if alert is not None:
+                    alerts.append(alert)
         return alerts
 
     def rebuild(
