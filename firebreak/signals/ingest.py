@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -347,13 +348,21 @@ def _inserter(engine: Engine) -> Callable[[Connection, list[dict[str, Any]]], No
             f"INSERT OR IGNORE INTO {SIGNAL_TABLE.name} ({', '.join(names)}) "
             f"VALUES ({', '.join('?' * len(names))})"
         )
-        dated = {"created_at", "received_at"}
+        values_of = itemgetter(*names)  # rows from `Preparer` carry every column
+        created, received = names.index("created_at"), names.index("received_at")
 
         def insert_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> None:
-            params = [
-                tuple(_sqlite_datetime(r[n]) if n in dated else r.get(n) for n in names)
-                for r in rows
-            ]
+            params = []
+            batch_received: Any = None
+            received_text = ""
+            for row in rows:
+                values = list(values_of(row))
+                values[created] = _sqlite_datetime(values[created])
+                if values[received] is not batch_received:  # one datetime per batch
+                    batch_received = values[received]
+                    received_text = _sqlite_datetime(batch_received)
+                values[received] = received_text
+                params.append(tuple(values))
             conn.exec_driver_sql(sql, params)
 
         return insert_sqlite
