@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     launcher = launcher or default_launcher(settings, engine)
     detection = build_detection(load_triggers(settings.playbooks_dir))
     ingestor = Ingestor(engine, detection, launcher, worker=settings.use_ingest_worker)
-    ingestor.rebuild_detection()
+    ingestor.restore()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -85,7 +85,7 @@ class _LocalSink(_Sink):
         self._ingestor = Ingestor(
             engine, build_detection(load_triggers(settings.playbooks_dir)), on_opened
         )
-        self._ingestor.rebuild_detection()
+        self._ingestor.restore()
 
     def send(self, signals: list[SignalIn]) -> IngestResult:
         return self._ingestor.ingest(signals)

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 SIGNAL_TABLE: Table = Signal.__table__  # type: ignore[attr-defined]
 # Comfortably under every backend's bound-parameter limit (SQLite's default is 32766).
 LOOKUP_CHUNK = 500
+# The author history keeps at most 100,000 authors; this many recent posts refill it.
+HISTORY_REBUILD_POSTS = 500_000
+NEGATIVE_KINDS = frozenset({"complaint", "venting"})  # what the triager counts against an author
 # How far back the detectors' state reaches when none is declared by the engine.
 DEFAULT_HORIZON = timedelta(days=8)
 
@@ -184,6 +187,28 @@ class Ingestor:
         result.rejected = prepared.rejected
         self._launch(opened)
         return result
+
+    def restore(self) -> tuple[int, int]:
+        """After a (re)start: the detectors and the triager's author history from the store.
+        Returns (signals replayed into detection, posts replayed into the author history)."""
+        return self.rebuild_detection(), self.rebuild_history()
+
+    def rebuild_history(self, limit: int = HISTORY_REBUILD_POSTS) -> int:
+        """Replay the latest stored posts' authors into triage, so repeat complainers stay known."""
+        cols = SIGNAL_TABLE.c
+        query = (
+            select(cols.author, cols.kind)
+            .where(cols.author.is_not(None))
+            .order_by(cols.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            newest_first = conn.execute(query).all()
+        posts = [(author, kind in NEGATIVE_KINDS) for author, kind in reversed(newest_first)]
+        if not posts:
+            return 0
+        seeder = self._worker or self.preparer
+        return seeder.seed_history(posts)
 
     def rebuild_detection(self) -> int:
         """Restore the detectors from stored signals within their horizon; returns how many."""

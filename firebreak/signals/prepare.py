@@ -61,6 +61,16 @@ class Preparer:
         now = utcnow()
         return [self._row(s, now) for s in signals]
 
+    def seed_history(self, posts: Sequence[tuple[str, bool]]) -> int:
+        """Replay stored (author, negative) posts, oldest first, into the triager's author
+        history, so a restart does not forget who has been complaining."""
+        history = getattr(self.triager, "history", None)
+        if history is None:
+            return 0
+        for author, negative in posts:
+            history.record(author, negative)
+        return len(posts)
+
     def _row(self, signal: SignalIn, now: Any) -> dict[str, Any]:
         row = dict(signal.__dict__)  # the validated fields; a copy, cheaper than model_dump()
         row["received_at"] = now
@@ -102,6 +112,11 @@ def _ready() -> bool:
     return True
 
 
+def _seed_in_worker(posts: Sequence[tuple[str, bool]]) -> int:
+    assert _worker_preparer is not None, "the worker was not initialised"
+    return _worker_preparer.seed_history(posts)
+
+
 def _prepare_in_worker(body: bytes, content_type: str | None) -> PreparedBatch:
     assert _worker_preparer is not None, "the worker was not initialised"
     return _worker_preparer.body(body, content_type)
@@ -140,6 +155,17 @@ class PrepareWorker:
                 self._broken = True
                 self._pool = None
         return self._fallback.body(body, content_type)
+
+    def seed_history(self, posts: Sequence[tuple[str, bool]]) -> int:
+        """Seed the worker's author history (and the fallback's, should the worker die)."""
+        self._fallback.seed_history(posts)
+        self.start()
+        if self._pool is None:
+            return len(posts)
+        try:
+            return self._pool.submit(_seed_in_worker, posts).result()
+        except BrokenProcessPool:
+            return len(posts)  # the next body finds the pool broken and falls back
 
     def close(self) -> None:
         if self._pool is not None:

@@ -85,3 +85,39 @@ def test_a_killed_worker_loses_no_signal(worker_ingestor: Ingestor):
     stored = _stored(worker_ingestor.engine)
     assert len(stored) == 12
     assert all(row[2] is not None for row in stored), "every signal was triaged"
+
+
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker"])
+def test_a_restart_remembers_who_has_been_complaining(tmp_path: Path, worker: bool):
+    db = engine_for(f"sqlite:///{tmp_path / 'history.db'}")
+    complaint = "@acme charged twice for the same ticket, refund refused"
+
+    def post(ingestor: Ingestor, source_id: str, author: str) -> None:
+        item = {"source": "t", "source_id": source_id, "author": author, "text": complaint}
+        assert ingestor.ingest_body(orjson.dumps([item])).accepted == 1
+
+    before = Ingestor(db, worker=worker)
+    for i in range(6):
+        post(before, f"old{i}", "repeat")
+    before.close()
+
+    restarted = Ingestor(db, worker=worker)
+    try:
+        assert restarted.restore() == (0, 6)  # no detection configured; six posts replayed
+        post(restarted, "new-repeat", "repeat")
+        post(restarted, "new-stranger", "stranger")
+    finally:
+        restarted.close()
+    cols = SIGNAL_TABLE.c
+    with db.connect() as conn:
+        priority = dict(conn.execute(select(cols.source_id, cols.priority)).all())
+    assert priority["new-repeat"] > priority["new-stranger"]
+
+    # As if there had been no restart: the same seven posts through one ingestor.
+    uninterrupted = Ingestor(engine_for(f"sqlite:///{tmp_path / 'one.db'}"))
+    for i in range(6):
+        post(uninterrupted, f"old{i}", "repeat")
+    post(uninterrupted, "new-repeat", "repeat")
+    with uninterrupted.engine.connect() as conn:
+        expected = conn.execute(select(cols.priority).where(cols.source_id == "new-repeat"))
+        assert priority["new-repeat"] == expected.scalar_one()
