@@ -81,14 +81,13 @@ def test_one_signal_at_a_time_equals_the_batch() -> None:
 
 
 def test_unreadable_signals_are_counted_per_trigger_and_do_not_stop_the_others() -> None:
+    two = {"count": 2, "within": "1h"}
     triggers = {
         "filtered": Trigger.model_validate(
-            {"signals": "${{ signal.kind == 'complaint' }}", "threshold": {"count": 2, "within": "1h"}}
+            {"signals": "${{ signal.kind == 'complaint' }}", "threshold": two}
         ),
-        "scoped": Trigger.model_validate(
-            {"scope": "${{ signal.brand }}", "threshold": {"count": 2, "within": "1h"}}
-        ),
-        "all": Trigger.model_validate({"threshold": {"count": 2, "within": "1h"}}),
+        "scoped": Trigger.model_validate({"scope": "${{ signal.brand }}", "threshold": two}),
+        "all": Trigger.model_validate({"threshold": two}),
     }
     engine = DetectionEngine(triggers)
     volume = [{"created_at": T0 + timedelta(seconds=i), "value": 1.0} for i in range(3)]
