@@ -2,6 +2,7 @@
 
 A gate is a row in the `gate` table. The flow opens it and polls it; people decide it through the
 API (later Slack buttons and the web pages). Deciding is first-come: a decided gate stays decided.
+An approval with `min_approvals: N` needs N different people; one rejection decides it.
 """
 
 from __future__ import annotations
@@ -84,12 +85,39 @@ def decide(
     if decision not in ACCEPTS.get(gate.kind, set(DECISIONS)):
         allowed = " or ".join(sorted(ACCEPTS[gate.kind]))
         raise GateError(f"Step {step_id!r} waits for an {gate.kind}: decide it with {allowed}.")
+    suffix = f": {comment}" if comment else ""
+    needed = int(gate.subject.get("min_approvals") or 1) if gate.kind == "approval" else 1
+    approvers: list[str] = list(gate.subject.get("approvals") or [])
+    if decision == "approve" and needed > 1:
+        if by in approvers:
+            raise GateError(
+                f"{by} has already approved step {step_id!r}; it needs {needed - len(approvers)} "
+                f"more approval(s) from someone else."
+            )
+        approvers.append(by)
+        # A new dict: SQLAlchemy does not see changes made inside a JSON value.
+        gate.subject = {**gate.subject, "approvals": approvers}
+        if len(approvers) < needed:
+            session.add(gate)
+            append_event(
+                session,
+                incident_id,
+                "gate.decided",
+                f"{by} approved {step_id} ({len(approvers)} of {needed}){suffix}",
+                actor=by,
+                data={"step": step_id, "kind": gate.kind, "decision": decision,
+                      "comment": comment, "approvals": approvers, "needed": needed},
+            )  # fmt: skip
+            session.flush()
+            return gate
+        by = " and ".join(approvers)
+    # Anyone's rejection closes the gate at once: two approvals are needed to publish, one
+    # objection is enough to stop.
     gate.status = DECISIONS[decision]
-    gate.decided_by = by
+    gate.decided_by = by[:128]
     gate.decided_at = utcnow()
     gate.comment = comment
     session.add(gate)
-    suffix = f": {comment}" if comment else ""
     append_event(
         session,
         incident_id,

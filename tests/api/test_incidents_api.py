@@ -169,3 +169,52 @@ def test_detection_through_the_api_opens_one_incident(api: Api) -> None:
     listed = api.client.get("/api/v1/incidents", headers=auth("lead")).json()
     assert len(listed) == 1 and listed[0]["scope"] == "acme"
     assert listed[0]["trigger"]["rule"] == "threshold"
+
+
+def _two_person_gate(api: Api) -> tuple[int, str]:
+    """An incident with a statement approval that needs two people; its decision URL."""
+    incident_id = _declare(api)["incident"]["id"]
+    with Session(api.engine) as session:
+        gates.open_gate(
+            session,
+            incident_id=incident_id,
+            step_id="approve_statement",
+            kind="approval",
+            audience="comms",
+            subject={"text": "We are sorry", "min_approvals": 2},
+            due_at=None,
+        )
+        session.commit()
+    return incident_id, f"/api/v1/incidents/{incident_id}/gates/approve_statement"
+
+
+def test_two_approvals_needed_means_two_different_people(api: Api) -> None:
+    incident_id, url = _two_person_gate(api)
+
+    def decide(by: str, decision: str = "approve") -> object:
+        return api.client.post(url, json={"decision": decision, "by": by}, headers=auth("comms"))
+
+    first = decide("dana")
+    assert first.status_code == 200 and first.json()["status"] == "pending"
+    again = decide("dana")
+    assert again.status_code == 409 and "1 more approval(s) from someone else" in again.text
+    second = decide("eve")
+    assert second.status_code == 200 and second.json()["status"] == "approved"
+    assert "dana" in second.json()["decided_by"] and "eve" in second.json()["decided_by"]
+    summaries = [
+        e["summary"]
+        for e in api.client.get(
+            f"/api/v1/incidents/{incident_id}/timeline", headers=auth("reviewer")
+        ).json()["timeline"]
+        if e["kind"] == "gate.decided"
+    ]
+    assert "(1 of 2)" in summaries[0] and "approved approve_statement" in summaries[1]
+
+
+def test_one_rejection_stops_a_two_person_approval(api: Api) -> None:
+    _, url = _two_person_gate(api)
+    body = {"decision": "approve", "by": "dana"}
+    assert api.client.post(url, json=body, headers=auth("comms")).json()["status"] == "pending"
+    body = {"decision": "reject", "by": "eve", "comment": "not the facts"}
+    rejected = api.client.post(url, json=body, headers=auth("comms"))
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
