@@ -39,6 +39,16 @@ class IssueRef:
 
 
 @dataclass(frozen=True)
+class IssueStatus:
+    """Where an issue stands: its workflow status, whether that counts as done, who owns it."""
+
+    key: str
+    name: str  # the status as the tracker names it: "In Progress", "Done", ...
+    done: bool
+    assignee: str | None = None
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     summary: str
     description: str = ""
@@ -67,6 +77,7 @@ class TrackerPort(Protocol):
     def create_tasks(self, epic_key: str, tasks: list[TaskSpec]) -> list[IssueRef]: ...
     def comment(self, key: str, body: str) -> None: ...
     def transition(self, key: str, to: str) -> None: ...
+    def status(self, key: str) -> IssueStatus: ...
 
 
 class PagerPort(Protocol):

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import requests
 from jira import JIRA, JIRAError
 
-from firebreak.ports import IntegrationError, IssueRef, TaskSpec
+from firebreak.ports import IntegrationError, IssueRef, IssueStatus, TaskSpec
 from integrations.policy import DEFAULT_POLICY, RetryPolicy
 
 # The client logs each retry it makes as a warning with the raw exception; we report the outcome
@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 class JiraTracker:
-    """TrackerPort: an epic per incident, tasks under it, comments and transitions."""
+    """TrackerPort: an epic per incident, tasks under it, comments, transitions and status."""
 
     def __init__(
         self,
@@ -94,6 +94,22 @@ class JiraTracker:
             self._client.transition_issue(key, names[to.lower()])
 
         self._call(f"transition {key} to {to!r}", move)
+
+    def status(self, key: str) -> IssueStatus:
+        """One `GET /issue/{key}?fields=status,assignee`; done means Jira's "done" category."""
+        issue = self._call(
+            f"read issue {key}", lambda: self._client.issue(key, fields="status,assignee")
+        )
+        status = getattr(issue.fields, "status", None)
+        if status is None:
+            raise IntegrationError(SERVICE, f"Jira issue {key} came back without a status")
+        category = getattr(getattr(status, "statusCategory", None), "key", "")
+        return IssueStatus(
+            key=issue.key,
+            name=str(getattr(status, "name", "?")),
+            done=category == "done",
+            assignee=_person(getattr(issue.fields, "assignee", None)),
+        )
 
     def open_tasks(self, epic_key: str) -> list[str]:
         """Keys of the epic's tasks that are not Done."""
@@ -166,6 +182,17 @@ class JiraTracker:
             ) from None
         except requests.RequestException as e:
             raise IntegrationError(SERVICE, f"Jira request failed: {e}") from None
+
+
+def _person(user: Any) -> str | None:
+    """Data Center users have a `name`, Cloud users only a `displayName`/`accountId`."""
+    if user is None:
+        return None
+    for attribute in ("name", "displayName", "accountId"):
+        value = getattr(user, attribute, None)
+        if value:
+            return str(value)
+    return None
 
 
 def _reason(error: JIRAError) -> str:

@@ -192,7 +192,7 @@ class JiraEmulator:
                 "project": {"id": "10000", "key": self.project_key},
                 "status": STATUSES["To Do"],
                 "labels": list(labels),
-                "assignee": fields.get("assignee"),
+                "assignee": _user(fields.get("assignee")),
                 "duedate": fields.get("duedate"),
                 "parent": {"key": epic} if epic else None,
                 EPIC_LINK_FIELD: epic,
@@ -227,7 +227,14 @@ class JiraEmulator:
 
     def _get(self, request: Request, key: str) -> Reply:
         issue = self._find(key)
-        return json_reply(self._view(issue)) if issue else _error(404, NOT_FOUND)
+        if issue is None:
+            return _error(404, NOT_FOUND)
+        view = self._view(issue)
+        # `?fields=status,assignee` narrows the answer as Jira does; `*all` or none: every field.
+        wanted = {f.strip() for f in request.query.get("fields", "").split(",") if f.strip()}
+        if wanted and not wanted & {"*all", "*navigable"}:
+            view["fields"] = {k: v for k, v in view["fields"].items() if k in wanted}
+        return json_reply(view)
 
     def _comments(self, request: Request, key: str) -> Reply:
         issue = self._find(key)
@@ -358,6 +365,14 @@ _JQL_FIELDS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "epic link": lambda i: [i["fields"][EPIC_LINK_FIELD] or ""],
     EPIC_LINK_FIELD: lambda i: [i["fields"][EPIC_LINK_FIELD] or ""],
 }
+
+
+def _user(ref: Any) -> dict[str, Any] | None:
+    """An assignee as Jira answers it: the full user object, not just the name that was sent."""
+    if not isinstance(ref, dict) or not ref.get("name"):
+        return None
+    name = str(ref["name"])
+    return {"name": name, "key": name, "displayName": name, "active": True}
 
 
 def _error(status: int, message: str) -> Reply:
