@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, detect, incident, playbook, replay, sandbox, serve, settings, triage
+from cli import (
+    db,
+    demo,
+    detect,
+    followups,
+    incident,
+    playbook,
+    replay,
+    sandbox,
+    serve,
+    settings,
+    triage,
+)
 
 app = typer.Typer(
     name="firebreak",
@@ -14,7 +26,19 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (demo, serve, sandbox, replay, triage, detect, incident, playbook, settings, db):
+for module in (
+    demo,
+    serve,
+    sandbox,
+    replay,
+    triage,
+    detect,
+    incident,
+    playbook,
+    settings,
+    db,
+    followups,
+):
     module.register(app)
 
 
