@@ -6,7 +6,7 @@ from collections import OrderedDict
 
 
 class AuthorHistory:
-    """Least-recently-seen authors are forgotten first once `max_authors` is reached."""
+    """Authors with a negative post, least-recently-seen forgotten first past `max_authors`."""
 
     __slots__ = ("_counts", "max_authors")
 
@@ -27,7 +27,11 @@ class AuthorHistory:
             if negative:
                 counts[author] += 1
             return
-        counts[author] = 1 if negative else 0
+        if not negative:
+            # A stranger with nothing negative reads the same as one never seen: no slot. Most
+            # authors post once and calmly, so the bound is spent on the ones who complain.
+            return
+        counts[author] = 1
         if len(counts) > self.max_authors:
             counts.popitem(last=False)
 
