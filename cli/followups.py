@@ -47,13 +47,12 @@ def register(app: typer.Typer) -> None:
         elif not results:
             console.print(_nothing_due(running, at))
         else:
-            table = Table("schedule", "incident", "outcome", "still open", "commented", "summary")
+            table = Table("schedule", "incident", "outcome", "commented", "summary")
             for r in results:
                 table.add_row(
                     str(r.schedule.id),
                     str(r.schedule.incident_id),
                     _styled(r.outcome),
-                    ", ".join(s.key for s in r.open) or "-",
                     ", ".join(r.commented) or "-",
                     r.summary,
                 )

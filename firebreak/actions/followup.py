@@ -1,7 +1,8 @@
 """followup.schedule: chase open follow-up issues until they are done.
 
-The schedule is recorded on the timeline (`followup.scheduled`) where the flow layer's chaser
-picks it up; each issue also gets a comment so its owner knows it will be chased.
+The schedule is recorded on the timeline (`followup.scheduled`: issues, every_seconds,
+until_done); that event is the schedule `firebreak.followups` chases (the `chase-followups` flow,
+`firebreak followups chase`). Each issue also gets a comment so its owner knows it will be chased.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def schedule(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     tracker = ctx.runtime.integrations.tracker
     for key in issues:
         note = f"Firebreak will chase this every {span}" + (
-            " until it is done." if until_done else "."
+            " until it is done." if until_done else " until it is done or the incident resolved."
         )
         ctx.effect(f"comment-{key}", lambda key=key, note=note: (tracker.comment(key, note), {})[1])
     ctx.record(
