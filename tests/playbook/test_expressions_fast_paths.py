@@ -224,3 +224,37 @@ def test_root_key_comparisons_read_dataclass_fields_and_name_missing_ones() -> N
         "error",
         ("MissingValueError", "undefined name 'signal' (available: other)", 1),
     )
+
+
+@pytest.mark.parametrize(
+    ("signal", "expected"),
+    [
+        ({"label": "negative", "kind": "complaint"}, ("value", "complaint")),
+        ({"label": "positive", "kind": "complaint"}, ("value", False)),
+        ({"label": "negative", "kind": ""}, ("value", "")),
+        (
+            {"label": "negative"},
+            ("error", ("MissingValueError", "signal has no key 'kind' (available: label)", 39)),
+        ),
+        (
+            {"kind": "complaint"},
+            ("error", ("MissingValueError", "signal has no key 'label' (available: kind)", 8)),
+        ),
+        ({"label": 3, "kind": "complaint"}, ("value", False)),
+    ],
+)
+def test_and_after_a_key_test_agrees_with_the_general_path(
+    signal: dict[str, object], expected: tuple[str, object]
+) -> None:
+    assert outcome("signal.label == 'negative' and signal.kind", signal=signal) == expected
+    for op in ("==", "!=", "<"):
+        fast = outcome(f"signal.label {op} 'negative' and signal.kind", signal=signal)
+        slow = outcome(f"signal.label {op} lit and signal.kind", signal=signal, lit="negative")
+        if fast[0] == "error":
+            kind, message, column = fast[1]  # type: ignore[misc]
+            slow_kind, slow_message, slow_column = slow[1]  # type: ignore[misc]
+            assert (kind, message) == (slow_kind, slow_message.replace("lit", "'negative'"))
+            # Columns after the literal shift by the literal's length against `lit`.
+            assert column in (slow_column, slow_column + len("'negative'") - len("lit"))
+        else:
+            assert fast == slow
