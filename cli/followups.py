@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
         from firebreak.ports import IntegrationError
         from firebreak.settings import get_settings
         from integrations.factory import build_integrations
+        from integrations.policy import RetryPolicy
 
         at = datetime.now(UTC)
         settings = get_settings()
@@ -36,7 +37,12 @@ def register(app: typer.Typer) -> None:
                 results: list[followups.ChaseResult] = []
             else:
                 try:
-                    services = build_integrations(settings)
+                    services = build_integrations(
+                        settings,
+                        policy=RetryPolicy(
+                            retries=followups.TRACKER_RETRIES, max_delay=followups.TRACKER_MAX_DELAY
+                        ),
+                    )
                 except IntegrationError as exc:
                     fail(f"cannot chase follow-ups: {exc.message}")
                 results = followups.chase_due(

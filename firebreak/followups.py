@@ -32,6 +32,10 @@ FAILED = "followup.chase_failed"
 FINISHING = (DONE, STOPPED)
 KINDS = (SCHEDULED, CHASED, DONE, STOPPED, FAILED)
 ACTOR = "followup-chaser"
+# A pass gives up on the tracker early (one retry, waits capped at 2 s): the schedule stays due
+# and the next pass, minutes later, is the real retry. The edges build their adapters with these.
+TRACKER_RETRIES = 1
+TRACKER_MAX_DELAY = 2.0
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from firebreak import followups
 from firebreak.settings import get_settings
 from firebreak.store.db import engine_for
 from integrations.factory import build_integrations
+from integrations.policy import RetryPolicy
 
 
 @flow(name="chase-followups", log_prints=False)
@@ -28,7 +29,12 @@ def chase_followups(force: bool = False) -> list[dict[str, Any]]:
         if not any(force or s.due(now) for s in followups.schedules(session)):
             logger.info("no follow-up schedule is due")
             return []
-        services = build_integrations(settings)
+        services = build_integrations(
+            settings,
+            policy=RetryPolicy(
+                retries=followups.TRACKER_RETRIES, max_delay=followups.TRACKER_MAX_DELAY
+            ),
+        )
         results = followups.chase_due(session, services.tracker, services.chat, now, force=force)
     for result in results:
         log = logger.warning if result.outcome == "failed" else logger.info
