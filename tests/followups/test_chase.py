@@ -259,3 +259,16 @@ def test_issue_status_reads_status_and_assignee_in_one_request(sandboxed: Sandbo
         )
     else:
         raise AssertionError("an unknown issue must raise IntegrationError")
+
+
+def test_the_status_request_matches_the_jira_platform_spec(sandboxed: Sandbox) -> None:
+    from firebreak.ports import TaskSpec
+    from tests.integrations.test_contracts import _errors, _jira_request, _spec
+
+    spec = _spec("jira-platform.openapi.json")
+    tracker = jira(sandboxed)
+    [task] = tracker.create_tasks(tracker.create_epic("Storm").key, [TaskSpec("a")])
+    tracker.status(task.key)
+    [read] = [r for r in sandboxed.requests("jira") if r.path == f"/rest/api/2/issue/{task.key}"]
+    assert read.method == "GET" and read.query == {"fields": "status,assignee"}
+    assert _errors(spec, _jira_request(read)) == []
