@@ -102,6 +102,20 @@ class ReplayError(RuntimeError):
     pass
 
 
+class _Rejections:
+    """The first rows rejected, to show, and how many in all: a file of millions of bad rows
+    must not be held in memory for a summary that shows twenty."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[int, str]] = []
+        self.count = 0
+
+    def add(self, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self.shown) < SHOWN_REJECTIONS:
+            self.shown.append((line, reason))
+
+
 def _count_lines(path: Path) -> int:
     with path.open("rb") as fh:
         return sum(1 for _ in fh)
@@ -170,7 +184,7 @@ def register(app: typer.Typer) -> None:
         except FileFormatError as exc:
             fail(str(exc))
         summary = IngestResult()
-        rejected: list[tuple[int, str]] = []
+        rejected = _Rejections()
         pending: list[SignalIn] = []
         lines: list[int] = []
 
@@ -178,7 +192,7 @@ def register(app: typer.Typer) -> None:
             if pending:
                 result = sink.send(pending)
                 for r in result.rejected:  # the server's verdicts, mapped back to file lines
-                    rejected.append((lines[r["index"]], r["reason"]))
+                    rejected.add(lines[r["index"]], r["reason"])
                 result.rejected = []
                 summary.add(result)
                 pending.clear()
@@ -199,7 +213,7 @@ def register(app: typer.Typer) -> None:
                         flush()
                         time.sleep(wait)
                     if row.signal is None:
-                        rejected.append((row.line, row.reason or "invalid"))
+                        rejected.add(row.line, row.reason or "invalid")
                     else:
                         pending.append(row.signal)
                         lines.append(row.line)
@@ -218,16 +232,16 @@ def register(app: typer.Typer) -> None:
         _print_summary(summary, rejected)
 
 
-def _print_summary(summary: IngestResult, rejected: list[tuple[int, str]]) -> None:
-    for line, reason in rejected[:SHOWN_REJECTIONS]:
+def _print_summary(summary: IngestResult, rejected: _Rejections) -> None:
+    for line, reason in rejected.shown:
         err_console.print(f"[yellow]line {line}:[/] {reason}", highlight=False)
-    if len(rejected) > SHOWN_REJECTIONS:
-        err_console.print(f"... and {len(rejected) - SHOWN_REJECTIONS} more rejected rows")
+    if rejected.count > len(rejected.shown):
+        err_console.print(f"... and {rejected.count - len(rejected.shown)} more rejected rows")
     table = Table("accepted", "duplicates", "rejected", "alerts", "opened", "escalated")
     table.add_row(
         str(summary.accepted),
         str(summary.duplicates),
-        str(len(rejected)),
+        str(rejected.count),
         str(summary.alerts),
         ", ".join(map(str, summary.incidents_opened)) or "-",
         ", ".join(map(str, summary.incidents_escalated)) or "-",
