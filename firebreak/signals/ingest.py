@@ -40,6 +40,7 @@ SIGNAL_TABLE: Table = Signal.__table__  # type: ignore[attr-defined]
 LOOKUP_CHUNK = 500
 # The author history keeps at most 100,000 authors; this many recent posts refill it.
 HISTORY_REBUILD_POSTS = 500_000
+HISTORY_CHUNK = 10_000
 NEGATIVE_KINDS = frozenset({"complaint", "venting"})  # what the triager counts against an author
 # How far back the detectors' state reaches when none is declared by the engine.
 DEFAULT_HORIZON = timedelta(days=8)
@@ -194,21 +195,25 @@ class Ingestor:
         return self.rebuild_detection(), self.rebuild_history()
 
     def rebuild_history(self, limit: int = HISTORY_REBUILD_POSTS) -> int:
-        """Replay the latest stored posts' authors into triage, so repeat complainers stay known."""
+        """Replay the latest stored posts' authors into triage, so repeat complainers stay known.
+        Streamed in chunks, oldest first: a restart on a large store stays within flat memory."""
         cols = SIGNAL_TABLE.c
-        query = (
-            select(cols.author, cols.kind)
-            .where(cols.author.is_not(None))
-            .order_by(cols.id.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            newest_first = conn.execute(query).all()
-        posts = [(author, kind in NEGATIVE_KINDS) for author, kind in reversed(newest_first)]
-        if not posts:
-            return 0
+        posts = select(cols.id).where(cols.author.is_not(None))
         seeder = self._worker or self.preparer
-        return seeder.seed_history(posts)
+        seeded = 0
+        with self.engine.connect() as conn:
+            first = conn.execute(posts.order_by(cols.id.desc()).offset(limit - 1).limit(1)).scalar()
+            query = (
+                select(cols.author, cols.kind)
+                .where(cols.author.is_not(None), cols.id >= (first or 0))
+                .order_by(cols.id)
+            )
+            rows = conn.execution_options(yield_per=HISTORY_CHUNK).execute(query)
+            for chunk in rows.partitions():
+                seeded += seeder.seed_history(
+                    [(author, kind in NEGATIVE_KINDS) for author, kind in chunk]
+                )
+        return seeded
 
     def rebuild_detection(self) -> int:
         """Restore the detectors from stored signals within their horizon; returns how many."""
