@@ -38,8 +38,9 @@ def build_single() -> dict[str, Cue]:
             _merge(single, word, valence=valence)
     for word, valence in lx.HASHTAGS.items():
         _merge(single, word, valence=valence)
-    for word, weight in lx.COMPLAINT.items():
-        _merge(single, word, complaint=weight)
+    for table in (lx.COMPLAINT, lx.SERVICE_FAILURE):
+        for word, weight in table.items():
+            _merge(single, word, complaint=max(weight, single.get(word, Cue()).complaint))
     for word, weight in lx.VENTING.items():
         _merge(single, word, venting=weight)
     for word, weight in lx.PRAISE.items():
@@ -65,12 +66,19 @@ def build_single() -> dict[str, Cue]:
     return single
 
 
-def build_phrases() -> dict[str, tuple[tuple[tuple[str, ...], Cue], ...]]:
+Phrases = tuple[tuple[int, dict[tuple[str, ...], Cue]], ...]
+
+
+def build_phrases() -> dict[str, Phrases]:
+    """Phrases keyed by their first token, grouped by length, longest first: matching costs one
+    set lookup per length, however many phrases share a first token ("can't log in", "can't
+    pay", ...)."""
     table: dict[tuple[str, ...], Cue] = {}
     for phrase, valence in lx.PHRASE_VALENCE.items():
         _merge(table, phrase, valence=valence)
-    for phrase, weight in lx.COMPLAINT_PHRASES.items():
-        _merge(table, phrase, complaint=weight)
+    for phrases in (lx.COMPLAINT_PHRASES, lx.SERVICE_FAILURE_PHRASES):
+        for phrase, weight in phrases.items():
+            _merge(table, phrase, complaint=max(weight, table.get(phrase, Cue()).complaint))
     for phrase, weight in lx.VENTING_PHRASES.items():
         _merge(table, phrase, venting=weight)
     for phrase, weight in lx.PRAISE_PHRASES.items():
@@ -86,13 +94,12 @@ def build_phrases() -> dict[str, tuple[tuple[tuple[str, ...], Cue], ...]]:
             complaint=max(old.complaint, 1.0),
             valence=old.valence if old.valence is not None else -2.0,
         )
-    by_first: dict[str, list[tuple[tuple[str, ...], Cue]]] = {}
+    by_first: dict[str, dict[int, dict[tuple[str, ...], Cue]]] = {}
     for phrase, cue in table.items():
         if len(phrase) > 1:
-            by_first.setdefault(phrase[0], []).append((phrase, cue))
+            by_first.setdefault(phrase[0], {}).setdefault(len(phrase), {})[phrase] = cue
     return {
-        first: tuple(sorted(entries, key=lambda entry: -len(entry[0])))
-        for first, entries in by_first.items()
+        first: tuple(sorted(by_size.items(), reverse=True)) for first, by_size in by_first.items()
     }
 
 

@@ -67,6 +67,7 @@ VALENCE_OVERRIDES: dict[str, float] = {
     "hello": 0.0,
     "sorry": 0.0,
     "fire": 0.0,
+    "maintenance": 0.0,  # no opinion, but a cue, so its resolution role is read
     "like": 0.5,
     "lol": 0.5,
     # French basics: enough for the common complaint and thanks.
@@ -365,6 +366,177 @@ COMPLAINT_PHRASES: dict[tuple[str, ...], float] = {
     ("plus", "internet"): 1.2,
     ("en", "retard"): 1.0,
 }
+# Service failures: the app, site or payment system a customer depends on stopped working. Each
+# is a breached expectation even with no negative word ("your site is down", "cannot check in").
+SERVICE_SUBJECTS: frozenset[str] = frozenset(
+    {
+        "app",
+        "apps",
+        "site",
+        "website",
+        "com",  # "acme.com is down"
+        "service",
+        "services",
+        "server",
+        "servers",
+        "system",
+        "systems",
+        "payment",
+        "payments",
+        "card",
+        "cards",
+        "wifi",
+        "wi-fi",
+        "internet",
+        "network",
+        "login",
+        "checkout",
+        "portal",
+        "page",
+        "banking",
+    }
+)
+SERVICE_DOWN_VERBS: tuple[tuple[str, ...], ...] = (
+    ("is",),
+    ("are",),
+    ("was",),
+    ("were",),
+    ("went",),
+    ("goes",),
+    ("going",),
+    ("has", "been"),
+    ("have", "been"),
+    ("been",),
+    ("is", "still"),
+    ("still",),
+    ("keeps", "going"),
+    (),  # headline style: "app down again", "site offline"
+)
+SERVICE_DOWN_STATES: tuple[str, ...] = ("down", "offline")
+CANNOT: tuple[tuple[str, ...], ...] = (
+    ("can't",),
+    ("cannot",),
+    ("cant",),
+    ("can", "not"),
+    ("couldn't",),
+    ("couldnt",),
+    ("unable", "to"),
+    ("not", "able", "to"),
+    ("can't", "i"),  # "why can't I log in"
+    ("won't", "let", "me"),
+    ("wont", "let", "me"),
+    ("doesn't", "let", "me"),
+    ("impossible", "to"),
+)
+ACCESS_VERBS: tuple[tuple[str, ...], ...] = (
+    ("log", "in"),
+    ("log", "on"),
+    ("log", "into"),
+    ("login",),
+    ("log-in",),
+    ("sign", "in"),
+    ("sign", "into"),
+    ("signin",),
+    ("sign-in",),
+    ("check", "in"),
+    ("check-in",),
+    ("checkin",),
+    ("book",),
+    ("pay",),
+    ("connect",),
+    ("access",),
+    ("load",),
+    ("open",),
+    ("order",),
+    ("place",),
+    ("buy",),
+    ("stream",),
+    ("transfer",),
+    ("get", "in"),
+    ("get", "into"),
+    ("get", "online"),
+)
+SERVICE_FAILURE_PHRASES: dict[tuple[str, ...], float] = {
+    **{
+        (subject, *verb, state): 1.2
+        for subject in SERVICE_SUBJECTS
+        for verb in SERVICE_DOWN_VERBS
+        for state in SERVICE_DOWN_STATES
+    },
+    **{(f"{noun}'s", state): 1.2 for noun in SERVICE_SUBJECTS for state in SERVICE_DOWN_STATES},
+    **{(*cannot, *verb): 1.2 for cannot in CANNOT for verb in ACCESS_VERBS},
+    ("down", "again"): 1.2,
+    ("still", "down"): 1.2,
+    ("been", "down"): 1.0,
+    ("completely", "down"): 1.2,
+    ("went", "offline"): 1.0,
+    ("gone", "offline"): 1.0,
+    ("been", "offline"): 1.0,
+    ("offline", "again"): 1.2,
+    ("not", "loading"): 1.2,
+    ("isn't", "loading"): 1.2,
+    ("won't", "load"): 1.2,
+    ("wont", "load"): 1.2,
+    ("doesn't", "load"): 1.2,
+    ("won't", "open"): 1.2,
+    ("keeps", "crashing"): 1.2,
+    ("keeps", "freezing"): 1.2,
+    ("keeps", "timing", "out"): 1.2,
+    ("logged", "me", "out"): 1.0,
+    ("logs", "me", "out"): 1.0,
+    ("logging", "me", "out"): 1.0,
+    ("log", "me", "out"): 1.0,
+    ("isn't", "working"): 1.2,
+    ("aren't", "working"): 1.2,
+    ("won't", "work"): 1.2,
+    ("error", "page"): 1.2,
+    ("error", "message"): 1.2,
+    ("error", "code"): 1.2,
+    ("error", "500"): 1.2,
+    ("error", "502"): 1.2,
+    ("error", "503"): 1.2,
+    ("error", "504"): 1.2,
+    ("500", "error"): 1.2,
+    ("502", "error"): 1.2,
+    ("503", "error"): 1.2,
+    ("504", "error"): 1.2,
+    ("gateway", "timeout"): 1.2,
+    ("bad", "gateway"): 1.2,
+    ("timed", "out"): 1.2,
+    ("times", "out"): 1.2,
+    ("timing", "out"): 1.2,
+    ("en", "panne"): 1.2,
+    ("ne", "marche", "pas"): 1.2,
+    ("marche", "pas"): 1.2,
+    ("ne", "fonctionne", "pas"): 1.2,
+    ("fonctionne", "pas"): 1.2,
+    ("impossible", "de", "me", "connecter"): 1.2,
+    ("impossible", "de", "se", "connecter"): 1.2,
+    ("impossible", "de", "payer"): 1.2,
+    ("impossible", "de", "commander"): 1.2,
+    ("impossible", "de", "réserver"): 1.2,
+    ("impossible", "d'acheter"): 1.2,
+    ("impossible", "d'accéder"): 1.2,
+    ("impossible", "d'ouvrir"): 1.2,
+}
+SERVICE_FAILURE: dict[str, float] = {
+    "outage": 1.0,
+    "downtime": 1.0,
+    "timeout": 1.0,
+    "503": 1.0,
+    "504": 1.0,
+    "bug": 1.0,
+    "buggy": 1.0,
+    "glitch": 0.8,
+    "glitching": 1.0,
+    "unresponsive": 1.0,
+    "unreachable": 1.0,
+    "panne": 1.0,
+    "bugue": 1.0,
+    "beugue": 1.0,
+    "planté": 1.0,
+}
+
 # Durations say someone waited: "3 hours", "an hour"; but not "in 5 minutes" (that is praise).
 DURATION_UNITS: frozenset[str] = frozenset(
     {
@@ -550,6 +722,12 @@ PRAISE_PHRASES: dict[tuple[str, ...], float] = {
     ("found", "my"): 0.6,
     ("got", "my", "refund"): 0.8,
     ("back", "in", "under"): 0.8,
+    # a service failure that is over
+    ("working", "again"): 1.0,
+    ("back", "up"): 0.8,
+    ("back", "online"): 1.0,
+    ("up", "and", "running"): 0.8,
+    ("can", "finally"): 0.6,
 }
 # Markers that read positive words as their opposite.
 SARCASM_PHRASES: dict[tuple[str, ...], float] = {
@@ -709,8 +887,9 @@ POLITE: frozenset[str] = frozenset(
         "merci",
     }
 )
+# The breach mentioned was repaired, or is planned work announced ahead ("offline for maintenance").
 RESOLUTION: frozenset[str] = frozenset(
-    {"fixed", "sorted", "solved", "resolved", "replaced", "refunded"}
+    {"fixed", "sorted", "solved", "resolved", "replaced", "refunded", "maintenance"}
 )
 NUMBER_WORDS: frozenset[str] = frozenset(
     {

@@ -8,14 +8,14 @@ import math
 import re
 
 from firebreak.triage import lexicon as lx
-from firebreak.triage.cues import BOOSTERS, NEGATORS, Cue, build_phrases, build_single
+from firebreak.triage.cues import BOOSTERS, NEGATORS, Cue, Phrases, build_phrases, build_single
 from firebreak.triage.history import AuthorHistory
 from firebreak.triage.priority import priority
 from firebreak.triage.result import Kind, Label, TriageResult
 
-_STRIP = re.compile(r"https?://\S+|www\.\S+|@\w+|#")
+_STRIP = re.compile(r"https?://\S+|www\.\S+|@\w+")
 _TOKEN = re.compile(
-    r"[0-9a-zà-ÿœ]+(?:['\-/][0-9a-zà-ÿœ]+)*"  # words, with inner apostrophe/hyphen/slash
+    r"#?[0-9a-zà-ÿœ]+(?:['\-/][0-9a-zà-ÿœ]+)*"  # words, #tags; inner apostrophe/hyphen/slash
     r"|[:;=8][\-o^']?[()\[\]dpo/\\|*3]"  # emoticons
     r"|<3|!+|\?+"
     r"|[\U0001F300-\U0001FAFF\u2600-\u27BF]"  # emoji
@@ -23,7 +23,8 @@ _TOKEN = re.compile(
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _NO_CAPS: frozenset[str] = frozenset()
 _ARTICLES = frozenset({"an", "a", "one"})
-_NEGATOR, _BUT, _COUNT, _NEVER, _POLITE, _RESOLUTION = 1, 2, 4, 8, 16, 32
+_NEGATOR, _BUT, _COUNT, _NEVER, _POLITE, _RESOLUTION, _TAG = 1, 2, 4, 8, 16, 32, 64
+_ASKING = lx.QUESTION_STARTERS | lx.INFO_STARTERS | {"where"}
 _NEGATION_REACH = 3
 _NEGATION_SCALAR = -0.74  # VADER's value
 _BOOST = 0.293
@@ -79,6 +80,35 @@ class Triager:
         while i < n:
             token = tokens[i]
             entry = entries.get(token)
+            if entry is not None:
+                candidates, cue, flags = entry
+                if candidates is not None:
+                    matched = None
+                    for size, table in candidates:
+                        matched = table.get(tuple(tokens[i : i + size]))
+                        if matched is not None:
+                            break
+                    if matched is not None:
+                        if matched.valence is not None:
+                            if matched.valence > 0:
+                                pos += weight * matched.valence
+                            else:
+                                neg += weight * matched.valence
+                        if i - last_negator <= _NEGATION_REACH:
+                            # "has never been down", "I don't think the site is down"
+                            complaint += matched.praise
+                        else:
+                            complaint += matched.complaint
+                            if token not in _ASKING:  # "how many more days" is the grievance
+                                topic += matched.complaint
+                            praise += matched.praise
+                        venting += matched.venting
+                        sarcasm += matched.sarcasm
+                        harm = harm or matched.harm
+                        i += size
+                        continue
+                    if cue is None and not flags:
+                        entry = None  # "5" starts "5 stars" but "5 hours" is a wait
             if entry is None:  # most tokens: punctuation, numbers, words with no opinion
                 first = token[0]
                 if first == "!":
@@ -90,27 +120,6 @@ class Triager:
                     i += 1
                 i += 1
                 continue
-            candidates, cue, flags = entry
-            if candidates is not None:
-                matched = None
-                for phrase, phrase_cue in candidates:
-                    size = len(phrase)
-                    if tuple(tokens[i : i + size]) == phrase:
-                        matched = phrase_cue
-                        break
-                if matched is not None:
-                    if matched.valence is not None:
-                        if matched.valence > 0:
-                            pos += weight * matched.valence
-                        else:
-                            neg += weight * matched.valence
-                    complaint += matched.complaint
-                    venting += matched.venting
-                    praise += matched.praise
-                    sarcasm += matched.sarcasm
-                    harm = harm or matched.harm
-                    i += size
-                    continue
             if flags:
                 if flags & _NEVER and i + 1 < n and tokens[i + 1].endswith("ing"):
                     venting += 1.0  # "never flying/ordering/shopping ... again"
@@ -128,7 +137,8 @@ class Triager:
                     i += 2
                     continue
             if cue is not None:
-                negated = i - last_negator <= _NEGATION_REACH
+                # A #tag is a statement of its own: "cannot check in #fail" does not negate "fail".
+                negated = i - last_negator <= _NEGATION_REACH and not flags & _TAG
                 valence = cue.valence
                 if valence:
                     if i > 0:
@@ -194,9 +204,10 @@ def _waited(tokens: list[str], i: int, weight: float) -> float:
 
 
 def _build_entries(
-    single: dict[str, Cue], phrases: dict[str, tuple[tuple[tuple[str, ...], Cue], ...]]
-) -> dict[str, tuple[tuple[tuple[tuple[str, ...], Cue], ...] | None, Cue | None, int]]:
-    """One lookup per token on the hot path: its phrases, its own cue, and its role flags."""
+    single: dict[str, Cue], phrases: dict[str, Phrases]
+) -> dict[str, tuple[Phrases | None, Cue | None, int]]:
+    """One lookup per token on the hot path: its phrases, its own cue, and its role flags.
+    Every word with a cue also has a `#word` entry: same cue, no phrases, no role."""
     flags: dict[str, int] = {}
     for words, flag in (
         (NEGATORS, _NEGATOR),
@@ -208,14 +219,17 @@ def _build_entries(
     ):
         for word in words:
             flags[word] = flags.get(word, 0) | flag
-    return {
+    entries = {
         token: (phrases.get(token), single.get(token), flags.get(token, 0))
         for token in set(single) | set(phrases) | set(flags)
     }
+    entries.update({f"#{word}": (None, cue, _TAG) for word, cue in single.items()})
+    return entries
 
 
 def _shouted_words(text: str) -> frozenset[str]:
-    return frozenset(word.lower() for word in _CAPS_WORD.findall(text))
+    words = [word.lower() for word in _CAPS_WORD.findall(text)]
+    return frozenset(words + [f"#{word}" for word in words])
 
 
 def _kind(

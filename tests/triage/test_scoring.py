@@ -123,3 +123,65 @@ def test_author_history_is_bounded_and_forgets_the_least_recent() -> None:
     assert history.prior("a") == 2
     assert history.prior("b") == 0
     assert history.prior("c") == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme the app is down again, cannot check in #fail",
+        "app is down, cannot log in at all",
+        "@acme your site is down",
+        "cannot check in",
+        "acme.com went down in the middle of my payment",
+        "website's down and checkout just says error 503",
+        "payments are down again, card declined at the till",
+        "the app keeps crashing and now it won't load at all",
+        "unable to sign in since this morning",
+        "why can't I log in?? third time today",
+        "streaming keeps timing out, 504 gateway timeout every time",
+        "login not working, stopped working after the update",
+        "the wifi is offline again",
+        "l'appli est en panne, impossible de me connecter",
+        "le site ne marche pas depuis ce matin",
+    ],
+)
+def test_service_failures_are_negative_complaints(triager: Triager, text: str) -> None:
+    # The service-outage playbook filters on label == 'negative' and the word 'down'.
+    result = triager.score(text)
+    assert (result.label, result.kind) == ("negative", "complaint"), result
+    assert result.priority > 0.3
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "kind"),
+    [
+        # asking whether there is an outage states no grievance
+        ("is the app down?", "neutral", "question"),
+        ("is your website down right now?", "neutral", "question"),
+        # the failure is over or denied
+        ("the app is no longer down, thanks", "positive", "praise"),
+        ("site is back up, thanks team", "positive", "praise"),
+        ("in three years the app has never been down once, impressive", "positive", "praise"),
+        # 'down' and 'can' in their ordinary senses
+        ("prices went down this week, nice", "positive", "praise"),
+        ("can I check in online for tomorrow's flight?", "neutral", "question"),
+    ],
+)
+def test_outage_words_negated_or_asked_are_not_complaints(
+    triager: Triager, text: str, label: str, kind: str
+) -> None:
+    result = triager.score(text)
+    assert (result.label, result.kind) == (label, kind), result
+
+
+def test_a_hashtag_is_not_negated_by_the_words_before_it(triager: Triager) -> None:
+    # "#fail" used to be read as "not fail" after "cannot", turning the post into praise.
+    tagged = triager.score("I cannot believe it #fail")
+    assert tagged.label == "negative", tagged
+    assert triager.score("not a fail at all").sentiment > 0  # a plain word still is
+
+
+def test_a_number_that_starts_a_phrase_still_counts_as_a_wait(triager: Triager) -> None:
+    # "5" starts "5 stars"; "5 hours" must still read as waiting.
+    assert triager.score("on the phone 5 hours").kind == "complaint"
+    assert triager.score("5 stars").kind == "praise"
