@@ -532,6 +532,11 @@ SERVICE_FAILURE: dict[str, float] = {
     "unresponsive": 1.0,
     "unreachable": 1.0,
     "panne": 1.0,
+    "appdown": 1.2,  # hashtags
+    "sitedown": 1.2,
+    "websitedown": 1.2,
+    "serverdown": 1.2,
+    "servicedown": 1.2,
     "bugue": 1.0,
     "beugue": 1.0,
     "planté": 1.0,
