@@ -1,15 +1,20 @@
 """Spike detection quality on NAB's real Twitter volume series, against a plain EWMA z-score.
 
     .venv/bin/python bench/nab_eval.py
+    .venv/bin/python bench/nab_eval.py --data /tmp/nab-heldout
 
-For each of the six series: windows hit (an alert inside a labelled window), false alarms (alerts
-outside every window) per stream-day, and the median delay from window start to first alert. The
-detector runs with the default spike trigger (`firebreak.detection.defaults`), one setting for all
-series. The EWMA z-score baseline is measured in the same run, swept over its threshold.
+`--data` points at any folder laid out like the default one (`../shared/data/nab-realtweets`):
+`Twitter_volume_*.csv` files (timestamp,value) and a `windows.json` mapping each file name to its
+labelled windows. For each series: windows hit (an alert inside a labelled window), false alarms
+(alerts outside every window) per stream-day, and the median delay from window start to first
+alert. The detector runs with the default spike trigger (`firebreak.detection.defaults`), one
+setting for all series. The EWMA z-score baseline is measured in the same run, swept over its
+threshold.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import statistics
@@ -127,12 +132,24 @@ def run(alerts_of: Callable[[Series], list[datetime]], data: list[Series]) -> li
     return [score(series, alerts_of(series)) for series in data]
 
 
-def main() -> int:
-    if not (DATA / "windows.json").exists():
-        print(f"NAB data not found at {DATA}: nothing to evaluate (skipped).")
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        help=f"folder with Twitter_volume_*.csv and windows.json (default: {DATA})",
+    )
+    folder: Path = parser.parse_args(argv).data
+    if not (folder / "windows.json").exists():
+        print(f"NAB data not found at {folder}: nothing to evaluate (skipped).")
         return 0
-    data = load()
+    data = load(folder)
+    if not data:
+        print(f"No Twitter_volume_*.csv files in {folder}: nothing to evaluate (skipped).")
+        return 0
     trigger = DEFAULT_SPIKE_TRIGGER
+    print(f"Data: {folder} ({len(data)} series)")
     print(f"Default spike trigger: {trigger.model_dump(mode='json', exclude_none=True)}")
     print(f"{'series':8} {'hits':>6} {'false':>6} {'false/day':>10} {'median delay h':>15}")
     scores = run(lambda s: detector_alerts(s, trigger), data)
