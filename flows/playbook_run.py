@@ -10,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from sqlmodel import Session
 
+from firebreak.incidents import append_event
 from firebreak.playbook.catalog import load_named
 from firebreak.playbook.engine import Engine
 from firebreak.playbook.runtime import SystemClock
@@ -18,7 +19,7 @@ from firebreak.roles import RoleBindings
 from firebreak.settings import get_settings
 from firebreak.store.db import engine_for
 from firebreak.store.models import Incident
-from integrations.factory import build_integrations
+from integrations.factory import NotConfiguredError, build_integrations
 
 # A waiting gate is looked at twice a real second, whatever the time scale: one indexed read.
 REAL_POLL_SECONDS = 0.5
@@ -48,10 +49,19 @@ def run_playbook(incident_id: int) -> str:
         session.commit()
         playbook_name = incident.playbook
     playbook = load_named(settings.playbooks_dir, playbook_name)
+    try:
+        integrations = build_integrations(settings)
+    except NotConfiguredError as exc:
+        # A settings problem, not a crash: one sentence on the timeline, no traceback in the log.
+        with Session(db) as session:
+            summary = f"Playbook {playbook_name} cannot run: {exc}"
+            append_event(session, incident_id, "playbook.failed", summary)
+            session.commit()
+        return "failed"  # as when the engine ends failed: the timeline says why
     runtime = StoreRuntime(
         db,
         incident_id,
-        integrations=build_integrations(settings),
+        integrations=integrations,
         roles=RoleBindings.load(settings.roles_file),
         clock=SystemClock(
             time_scale=settings.time_scale,

@@ -157,3 +157,14 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path):
     md = (tmp_path / "demo" / "incident-1.md").read_text()
     assert "pagerduty.triggered" in md and "script.published" in md
     assert (tmp_path / "demo" / "incident-1.html").read_text().startswith("<!doctype html>")
+
+
+def test_a_playbook_with_no_services_configured_fails_in_one_sentence(firebreak_home, capfd):
+    result = runner.invoke(app, ["incident", "declare", "-p", "social-media-storm", "--by", "lead"])
+    assert result.exit_code == 0, result.output
+    assert "Playbook run finished: failed" in result.output
+    record = json.loads(runner.invoke(app, ["incident", "timeline", "1", "-f", "json"]).output)
+    last = record["timeline"][-1]
+    assert last["kind"] == "playbook.failed"
+    assert "no service is configured" in last["summary"] and "firebreak sandbox" in last["summary"]
+    assert "Traceback" not in result.output + "".join(capfd.readouterr())
