@@ -21,8 +21,8 @@ DEFAULT_SPIKE_TRIGGER = Trigger.model_validate(
             "sustained": 20,
             "slack": 1.25,
         },
-        "persist": 2,
-        "cooldown": "12h",
+        "persist": 6,
+        "cooldown": "24h",
         "severity": "${{ 'sev1' if window.factor >= 5 else 'sev2' }}",
     }
 )
