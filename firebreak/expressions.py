@@ -647,7 +647,7 @@ class _Compiler:
         column, source = node.col_offset + 1, self.source
         sizes = isinstance(node.op, (ast.Mult, ast.Add))
 
-        def apply(a: Any, b: Any) -> Any:  # `binary` below, inlined there for speed
+        def apply(a: Any, b: Any) -> Any:
             if sizes and isinstance(a, (str, list, tuple)) != isinstance(b, (str, list, tuple)):
                 count = b if isinstance(a, (str, list, tuple)) else a
                 if isinstance(count, int) and count * 1 > MAX_SEQUENCE_LENGTH:
@@ -675,18 +675,7 @@ class _Compiler:
             return prefixed
 
         def binary(ctx: Mapping[str, Any]) -> Any:
-            a, b = left(ctx), right(ctx)
-            if sizes and isinstance(a, (str, list, tuple)) != isinstance(b, (str, list, tuple)):
-                count = b if isinstance(a, (str, list, tuple)) else a
-                if isinstance(count, int) and count * 1 > MAX_SEQUENCE_LENGTH:
-                    raise ExpressionError("result too long", column, source)
-            try:
-                result = function(a, b)
-            except (TypeError, ZeroDivisionError, OverflowError, ValueError) as exc:
-                raise ExpressionError(
-                    f"cannot compute {_describe(a)} {symbol} {_describe(b)}: {exc}", column, source
-                ) from None
-            return _checked_size(result, column, source)
+            return apply(left(ctx), right(ctx))
 
         return binary
 

@@ -7,6 +7,7 @@ home makes later runs faster), under .firebreak/test-prefect.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,3 +64,38 @@ def shared_or_skip(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (it ships only beside the team's checkout and in CI)")
     return path
+
+
+@pytest.fixture
+def people(firebreak_home: Path) -> Iterator[None]:
+    """Someone approves every approval and acknowledges every ack while the test runs."""
+    from sqlmodel import Session
+
+    from firebreak import gates
+    from firebreak.settings import get_settings
+    from firebreak.store.db import engine_for
+
+    stop = threading.Event()
+    # Read here, not in the thread: a get_settings() racing the test's own cache_clear() could
+    # cache settings from before the test changed its environment.
+    db = engine_for(get_settings().effective_database_url)
+
+    def answer() -> None:
+        decisions = {"approval": "approve", "ack": "acknowledge"}
+        while not stop.wait(0.1):
+            with Session(db) as session:
+                for gate in gates.pending_gates(session):
+                    gates.decide(
+                        session,
+                        incident_id=gate.incident_id,
+                        step_id=gate.step_id,
+                        decision=decisions[gate.kind],
+                        by="test-person",
+                    )
+                    session.commit()
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=5)

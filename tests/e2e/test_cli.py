@@ -6,8 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,41 +16,6 @@ from firebreak.settings import get_settings
 
 pytestmark = pytest.mark.prefect
 runner = CliRunner()
-
-
-@pytest.fixture
-def people(firebreak_home) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Someone approves every approval and acknowledges every ack while the test runs."""
-    from sqlmodel import Session
-
-    from firebreak import gates
-    from firebreak.settings import get_settings
-    from firebreak.store.db import engine_for
-
-    stop = threading.Event()
-    # Read here, not in the thread: a get_settings() racing the test's own cache_clear() could
-    # cache settings from before the test changed its environment.
-    db = engine_for(get_settings().effective_database_url)
-
-    def answer() -> None:
-        decisions = {"approval": "approve", "ack": "acknowledge"}
-        while not stop.wait(0.1):
-            with Session(db) as session:
-                for gate in gates.pending_gates(session):
-                    gates.decide(
-                        session,
-                        incident_id=gate.incident_id,
-                        step_id=gate.step_id,
-                        decision=decisions[gate.kind],
-                        by="test-person",
-                    )
-                    session.commit()
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=5)
 
 
 def test_declare_runs_the_playbook_and_the_timeline_exports(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 
 import pytest
 from typer.testing import CliRunner
@@ -15,38 +13,6 @@ from tests.followups.test_chase import chaser_comments, done
 
 pytestmark = pytest.mark.prefect
 runner = CliRunner()
-
-
-@pytest.fixture
-def people(firebreak_home) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Someone approves every approval and acknowledges every ack while the test runs."""
-    from sqlmodel import Session
-
-    from firebreak import gates
-    from firebreak.store.db import engine_for
-
-    stop = threading.Event()
-    db = engine_for(get_settings().effective_database_url)
-
-    def answer() -> None:
-        decisions = {"approval": "approve", "ack": "acknowledge"}
-        while not stop.wait(0.1):
-            with Session(db) as session:
-                for gate in gates.pending_gates(session):
-                    gates.decide(
-                        session,
-                        incident_id=gate.incident_id,
-                        step_id=gate.step_id,
-                        decision=decisions[gate.kind],
-                        by="test-person",
-                    )
-                    session.commit()
-
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=5)
 
 
 def timeline_kinds(incident: int) -> list[tuple[str, str]]:
