@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,11 @@ class Api:
 
 
 @pytest.fixture
-def make_api(tmp_path: Path) -> Callable[..., Api]:
+def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
     from api.main import create_app
     from firebreak.settings import Settings
+
+    built: list[Api] = []
 
     def build(**overrides: Any) -> Api:
         launched: list[int] = []
@@ -46,9 +48,12 @@ def make_api(tmp_path: Path) -> Callable[..., Api]:
             **overrides,
         )
         app = create_app(settings, launcher=launched.append)
-        return Api(TestClient(app, raise_server_exceptions=False), launched, settings)
+        built.append(Api(TestClient(app, raise_server_exceptions=False), launched, settings))
+        return built[-1]
 
-    return build
+    yield build
+    for api in built:  # the ingestion worker process, as the app's shutdown would
+        api.client.app.state.ingestor.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
