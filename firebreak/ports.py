@@ -68,6 +68,11 @@ class ChatPort(Protocol):
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
     ) -> MessageRef: ...
+    def update(
+        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Replace a posted message (`chat.update`): `channel` is the id `post` returned."""
+        ...
 
 
 class TrackerPort(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -22,6 +22,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import SlackResponse
 
 from firebreak.ports import ChannelRef, IntegrationError, MessageRef
@@ -37,6 +38,9 @@ _TRANSIENT = {
     "service_unavailable",
     "request_timeout",
 }
+
+# Slack's own rule: a request signed more than five minutes from now may be a replay.
+REPLAY_WINDOW_SECONDS = 5 * 60
 
 T = TypeVar("T")
 
@@ -186,3 +190,48 @@ def _plain(reason: object) -> str:
     if isinstance(reason, TimeoutError):
         return "timed out"
     return str(reason) or type(reason).__name__
+
+
+def slack_request_problem(
+    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
+) -> str | None:
+    """Why a request does not come from Slack, or None when its signature checks out.
+
+    `SignatureVerifier` is the authority on the HMAC; the checks before it name what is wrong
+    and keep inputs it would crash on (a non-numeric timestamp, a non-UTF-8 body) away from it.
+    """
+    if not secret.strip():
+        return "no signing secret is configured"
+    lowered = {name.lower(): value for name, value in headers.items()}
+    signature = lowered.get("x-slack-signature")
+    timestamp = lowered.get("x-slack-request-timestamp")
+    if not signature or not timestamp:
+        missing = [
+            name
+            for name, value in (
+                ("X-Slack-Signature", signature),
+                ("X-Slack-Request-Timestamp", timestamp),
+            )
+            if not value
+        ]
+        return f"missing header {' and '.join(missing)}"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "X-Slack-Request-Timestamp is not a Unix time in seconds"
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > REPLAY_WINDOW_SECONDS:
+        return "X-Slack-Request-Timestamp is more than 5 minutes away from now (a replay?)"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    verifier = SignatureVerifier(secret)
+    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        return "X-Slack-Signature does not match the body"
+    return None
+
+
+def verify_slack_request(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    """True when Slack signed this body with `secret` less than five minutes ago."""
+    return slack_request_problem(secret, body, headers) is None

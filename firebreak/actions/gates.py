@@ -6,6 +6,7 @@ Both fail closed. An approval that times out is `timed_out`, never approved, and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,20 +14,112 @@ from typing import Any
 from firebreak.actions.base import ActionContext, StepTimeout, integration_call, seconds
 from firebreak.actions.pagerduty import page
 from firebreak.expressions import format_duration
+from firebreak.ports import IntegrationError
+
+# The Slack buttons on an ask. `api/routers/slack.py` reads these back from Slack's
+# block_actions payload: the action id says the decision, the value says which gate.
+ACTION_PREFIX = "firebreak.gate."
+BUTTONS = {
+    "approval": [("approve", "Approve", "primary"), ("reject", "Reject", "danger")],
+    "ack": [("acknowledge", "Acknowledge", "primary")],
+}
+_SECTION_LIMIT = 3000  # Slack refuses a section text longer than this
+
+
+def button_value(incident_id: int, step_id: str, gate_id: int) -> str:
+    """What a button carries back (Slack allows 2,000 characters; step ids are at most 128)."""
+    return json.dumps({"incident": incident_id, "step": step_id, "gate": gate_id})
+
+
+def _mrkdwn(text: str) -> str:
+    # Slack reads <...> as links and mentions: a statement's own angle brackets must stay text.
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if len(escaped) > _SECTION_LIMIT:
+        escaped = escaped[: _SECTION_LIMIT - 1] + "\u2026"
+    return escaped
+
+
+def ask_blocks(
+    text: str, *, kind: str, incident_id: int, step_id: str, gate_id: int
+) -> list[dict[str, Any]]:
+    """The ask as Block Kit: the text, then one button per decision the gate accepts."""
+    value = button_value(incident_id, step_id, gate_id)
+    buttons = []
+    for decision, label, style in BUTTONS[kind]:
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": f"{ACTION_PREFIX}{decision}",
+            "text": {"type": "plain_text", "text": label},
+            "style": style,
+            "value": value,
+        }
+        if decision == "reject":
+            button["confirm"] = {
+                "title": {"type": "plain_text", "text": "Reject this?"},
+                "text": {"type": "plain_text", "text": "The step's on_rejected branch runs."},
+                "confirm": {"type": "plain_text", "text": "Reject"},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            }
+        buttons.append(button)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(text)}},
+        {"type": "actions", "block_id": f"firebreak-gate-{gate_id}", "elements": buttons},
+    ]
 
 
 def _span(value: float) -> str:
     return format_duration(timedelta(seconds=value))
 
 
-def _ask(ctx: ActionContext, role: str, text: str) -> None:
-    """Tell the role on Slack that something waits for it, when the role reads a channel."""
+def _ask(
+    ctx: ActionContext, role: str, text: str, *, kind: str, gate_id: int
+) -> dict[str, Any] | None:
+    """Ask the role on Slack, with buttons, when the role reads a channel; the message's ref."""
     binding = integration_call(lambda: ctx.runtime.roles.get(role))
     if not binding.slack_channel:
-        return
+        return None
     chat = ctx.runtime.integrations.chat
     channel = binding.slack_channel
-    ctx.effect("ask", lambda: {"ts": chat.post(channel, text).ts})
+    blocks = ask_blocks(
+        text, kind=kind, incident_id=ctx.incident_id, step_id=ctx.step_id, gate_id=gate_id
+    )
+
+    def post() -> dict[str, Any]:
+        ref = chat.post(channel, text, blocks=blocks)
+        return {"ts": ref.ts, "channel": ref.channel, "text": text}
+
+    return ctx.effect("ask", post)
+
+
+def _close_ask(ctx: ActionContext, asked: dict[str, Any] | None, outcome: str) -> None:
+    """Replace the ask's buttons with who decided, so nobody clicks a closed gate.
+
+    The decision stands whatever Slack says: a failed update is put on the timeline, not raised.
+    """
+    if not asked or not asked.get("ts"):
+        return
+    chat = ctx.runtime.integrations.chat
+    # An ask posted before its channel id was kept is updated through the role's channel name.
+    channel = str(asked.get("channel") or "")
+    asked_text = str(asked.get("text") or "")
+    text = f"{asked_text}\n\n{outcome}" if asked_text else outcome
+    blocks: list[dict[str, Any]] = []
+    if asked_text:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(asked_text)}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(outcome)}]})
+
+    def update() -> dict[str, Any]:
+        chat.update(channel, str(asked["ts"]), text, blocks=blocks)
+        return {"ts": asked["ts"], "outcome": outcome}
+
+    try:
+        ctx.effect("ask-closed", update)
+    except IntegrationError as exc:
+        ctx.record(
+            "slack.update_failed",
+            f"The Slack ask was not updated with the outcome ({exc}); the decision stands",
+            {"ts": asked["ts"]},
+        )
 
 
 def _sleep_towards(ctx: ActionContext, target: datetime) -> None:
@@ -57,10 +150,12 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         f"Asked {approvers} to approve within {_span(timeout)}: {subject[:120]}",
         {"gate": gate_id, "due_at": due.isoformat()},
     )
-    _ask(
+    asked = _ask(
         ctx,
         approvers,
         f"Approval needed within {_span(timeout)} for incident {ctx.incident_id}:\n{subject}",
+        kind="approval",
+        gate_id=gate_id,
     )
     while True:
         decision = runtime.poll_gate(gate_id)
@@ -81,6 +176,9 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
                 {"step": ctx.step_id, "gate": gate_id, "comment": decision.comment},
                 actor=decision.by or "unknown",
             )
+            mark = ":white_check_mark:" if decision.outcome == "approved" else ":x:"
+            said = f": {decision.comment}" if decision.comment else ""
+            _close_ask(ctx, asked, f"{mark} {decision.outcome.capitalize()} by {decision.by}{said}")
             return {"outcome": decision.outcome, "by": decision.by, "comment": decision.comment}
         if ctx.now() >= due:
             runtime.close_gate(gate_id, "timed_out")
@@ -89,6 +187,11 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
                 f"No decision from {approvers} within {_span(timeout)}: not approved "
                 "(fails closed)",
                 {"gate": gate_id},
+            )
+            _close_ask(
+                ctx,
+                asked,
+                f":hourglass: No decision within {_span(timeout)}: not approved (fails closed)",
             )
             return {"outcome": "timed_out", "by": None, "comment": None}
         _sleep_towards(ctx, due)
@@ -139,11 +242,13 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         + (f"; ladder: {plan})" if plan else ")"),
         {"gate": gate_id, "due_at": due.isoformat()},
     )
-    _ask(
+    asked = _ask(
         ctx,
         audience,
         f"Please acknowledge incident {ctx.incident_id} ({runtime.incident.title}) "
         f"within {_span(sla)}.",
+        kind="ack",
+        gate_id=gate_id,
     )
     fired: list[str] = []
     while True:
@@ -157,6 +262,7 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
                 {"step": ctx.step_id, "gate": gate_id},
                 actor=decision.by or "unknown",
             )
+            _close_ask(ctx, asked, f":white_check_mark: Acknowledged by {decision.by}")
             return {"acknowledged_by": decision.by, "escalations": fired, "outcome": "acknowledged"}
         now = ctx.now()
         for index, rung in enumerate(ladder):
@@ -164,11 +270,13 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
                 fired.append(_escalate(ctx, index, rung, audience))
         if now >= due:
             runtime.close_gate(gate_id, "timed_out")
+            waited = (due - opened).total_seconds()
             ctx.record(
                 "gate.timed_out",
-                f"{audience} did not acknowledge within {_span((due - opened).total_seconds())}",
+                f"{audience} did not acknowledge within {_span(waited)}",
                 {"gate": gate_id, "escalations": fired},
             )
+            _close_ask(ctx, asked, f":hourglass: Not acknowledged within {_span(waited)}")
             return {"acknowledged_by": None, "escalations": fired, "outcome": "timed_out"}
         upcoming = [at for at in rung_at[len(fired) :]] + [due]
         _sleep_towards(ctx, min(upcoming))

@@ -182,6 +182,11 @@ class StubServices:
         n = self._call("chat.post", channel=channel, text=text)
         return MessageRef(channel=channel, ts=f"1700000000.{n:06d}")
 
+    def update(
+        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        self._call("chat.update", channel=channel, ts=ts, text=text)
+
     # TrackerPort
     def create_epic(
         self, summary: str, description: str = "", *, labels: list[str] | None = None
