@@ -25,6 +25,8 @@ log = logging.getLogger("firebreak.api")
 def create_app(settings: Settings | None = None, launcher: Launcher | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings.effective_database_url)
+    # Runs a crash interrupted are resumed by the real launcher only (tests hand in their own).
+    resume_on_start = launcher is None
     launcher = launcher or default_launcher(settings, engine)
     detection = build_detection(load_triggers(settings.playbooks_dir))
     ingestor = Ingestor(engine, detection, launcher, worker=settings.use_ingest_worker)
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
+        if resume_on_start:
+            _resume_interrupted_runs(settings)
         try:
             yield
         finally:
@@ -54,6 +58,17 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     _document_signal_schema(app)
     _install_error_handlers(app)
     return app
+
+
+def _resume_interrupted_runs(settings: Settings) -> None:
+    """Go on with the playbook runs a crash or a deploy interrupted (in the background)."""
+    try:
+        from flows.launcher import resume_interrupted
+
+        for outcome in resume_interrupted(settings=settings):
+            log.warning("incident %s: %s", outcome.incident_id, outcome.message)
+    except Exception:  # the API still starts; `firebreak incident resume` remains
+        log.exception("could not resume interrupted playbook runs")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

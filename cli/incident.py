@@ -1,4 +1,4 @@
-"""CLI: `firebreak incident declare|list|timeline`: crisis leads and reviewers at the terminal."""
+"""CLI: `firebreak incident declare|resume|list|timeline`: crisis leads and reviewers."""
 
 from __future__ import annotations
 
@@ -70,6 +70,33 @@ def register(app: typer.Typer) -> None:
             assert incident.id is not None
             state = run_incident_flow(incident.id)
             console.print(f"Playbook run finished: {state}")
+
+    @group.command("resume")
+    def resume(
+        incident_id: int = typer.Argument(
+            None, help="Incident id; default: every open incident whose run was interrupted."
+        ),
+    ) -> None:
+        """Resume playbook runs a crash interrupted: finished steps are kept, the rest run."""
+        from flows.launcher import resume_interrupted
+
+        database()  # migrated before the flow looks
+        outcomes = resume_interrupted([incident_id] if incident_id is not None else None, wait=True)
+        if not outcomes:
+            console.print("No interrupted playbook run: nothing to resume.")
+            return
+        for outcome in outcomes:
+            if outcome.outcome == "resumed":
+                console.print(
+                    f"Incident {outcome.incident_id}: {outcome.message}. "
+                    f"Playbook run finished: {outcome.status}"
+                )
+            elif outcome.outcome == "abandoned":
+                console.print(f"Incident {outcome.incident_id}: [bold red]{outcome.message}[/]")
+            else:
+                console.print(f"Not resumed: {outcome.message}.")
+        if incident_id is not None and outcomes[0].outcome == "skipped":
+            raise typer.Exit(1)
 
     @group.command("list")
     def list_(

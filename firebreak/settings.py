@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     # Playbook clock: 1.0 is real time; the demo and rehearsals run faster.
     time_scale: float = 1.0
 
+    # Crash recovery: a running playbook proves it is alive every `run_heartbeat_seconds`; one
+    # silent for `resume_grace_seconds` was interrupted and is resumed, at most
+    # `resume_max_attempts` times before a person is asked to take over.
+    run_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    resume_grace_seconds: float = Field(default=60.0, gt=0)
+    resume_max_attempts: int = Field(default=3, ge=0)
+
     # Slack: sandbox unless a real token is set.
     slack_token: SecretStr | None = None
     slack_base_url: str | None = None

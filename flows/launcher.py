@@ -1,4 +1,5 @@
-"""Starting a playbook run for an incident, in the foreground (CLI, demo) or the background (API).
+"""Starting a playbook run for an incident, in the foreground (CLI, demo) or the background (API),
+and resuming the runs a crash interrupted.
 
 With `PREFECT_API_URL` pointing at a server, runs still execute in this process and report to that
 server; a deployment (`prefect.yaml`) lets workers run them elsewhere.
@@ -6,13 +7,29 @@ server; a deployment (`prefect.yaml`) lets workers run them elsewhere.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlmodel import Session
 
 from firebreak import incidents
-from firebreak.settings import get_settings
-from firebreak.store.db import engine_for
+from firebreak.playbook import runs
+from firebreak.settings import Settings, get_settings
+from firebreak.store.db import engine_for, session_scope
+
+log = logging.getLogger(__name__)
+
+# The incidents whose run is alive in this process: a resume must never start a second one.
+_alive: set[int] = set()
+_alive_lock = threading.Lock()
+
+
+def alive_incidents() -> set[int]:
+    with _alive_lock:
+        return set(_alive)
 
 
 def _record_crash(incident_id: int, message: str) -> None:
@@ -24,25 +41,107 @@ def _record_crash(incident_id: int, message: str) -> None:
         session.commit()
 
 
-def run_incident_flow(incident_id: int) -> str:
-    """Run the incident's playbook to its end; returns the run's final status."""
+def run_incident_flow(incident_id: int, *, resume: bool = False) -> str:
+    """Run the incident's playbook to its end; returns the run's final status.
+
+    `resume`: go on from an interrupted attempt this process has claimed.
+    """
     from flows.playbook_run import run_playbook
 
-    state = run_playbook(incident_id, return_state=True)
-    if state.is_completed():
-        return str(state.result())
+    with _alive_lock:
+        _alive.add(incident_id)
     try:
-        state.result()
-    except Exception as exc:  # the run failed before the engine could record why
-        _record_crash(incident_id, str(exc) or type(exc).__name__)
-        return f"crashed: {exc}"
-    return state.name or "unknown"
+        state = run_playbook(incident_id, resume=resume, return_state=True)
+        if state.is_completed():
+            return str(state.result())
+        try:
+            state.result()
+        except Exception as exc:  # the run failed before the engine could record why
+            _record_crash(incident_id, str(exc) or type(exc).__name__)
+            return f"crashed: {exc}"
+        return state.name or "unknown"
+    finally:
+        with _alive_lock:
+            _alive.discard(incident_id)
 
 
-def launch_incident(incident_id: int) -> threading.Thread:
+def launch_incident(incident_id: int, *, resume: bool = False) -> threading.Thread:
     """Start the playbook run without waiting for it (the API answers at once)."""
+    with _alive_lock:  # alive from now: a resume racing the thread's start must see it
+        _alive.add(incident_id)
     thread = threading.Thread(
-        target=run_incident_flow, args=(incident_id,), name=f"incident-{incident_id}", daemon=True
+        target=run_incident_flow,
+        args=(incident_id,),
+        kwargs={"resume": resume},
+        name=f"incident-{incident_id}",
+        daemon=True,
     )
     thread.start()
     return thread
+
+
+@dataclass
+class Resumption:
+    """What happened to one incident asked to resume."""
+
+    incident_id: int
+    outcome: str  # resumed | abandoned | skipped (not interrupted, or taken by another process)
+    message: str
+    status: str | None = None  # the run's final status, when it ran in the foreground
+    thread: threading.Thread | None = None
+
+
+def resume_interrupted(
+    incident_ids: Sequence[int] | None = None,
+    *,
+    wait: bool = False,
+    settings: Settings | None = None,
+) -> list[Resumption]:
+    """Resume the interrupted playbook runs (all open incidents', or the ones named).
+
+    The API calls this on start-up (runs go on in the background); `firebreak incident resume`
+    calls it for a person (`wait=True`: each run to its end, one after the other). A run alive in
+    this process or in another (fresh heartbeat) is left alone; past the resume limit a run is
+    abandoned with one sentence on its timeline for a person to take over.
+    """
+    settings = settings or get_settings()
+    db = engine_for(settings.effective_database_url)
+    grace = timedelta(seconds=settings.resume_grace_seconds)
+    with Session(db) as session:
+        checks = runs.check_runs(
+            session,
+            list(incident_ids) if incident_ids else None,
+            alive=alive_incidents(),
+            grace=grace,
+        )
+    outcomes: list[Resumption] = []
+    for check in checks:
+        if not check.interrupted:
+            if incident_ids:  # asked by name: say why not; a start-up sweep stays quiet
+                outcomes.append(Resumption(check.incident_id, "skipped", check.reason))
+            continue
+        with session_scope(db) as session:
+            claim = runs.claim_interrupted(
+                session,
+                check,
+                owner=runs.this_owner(),
+                max_resumes=settings.resume_max_attempts,
+            )
+        if claim.outcome == "taken":
+            outcomes.append(
+                Resumption(check.incident_id, "skipped", "another process resumed it a moment ago")
+            )
+            continue
+        if claim.outcome == "abandoned":
+            log.warning("incident %s: %s", check.incident_id, claim.summary)
+            outcomes.append(Resumption(check.incident_id, "abandoned", claim.summary))
+            continue
+        message = f"{check.reason}; resuming (attempt {claim.attempt})"
+        log.info("incident %s: %s", check.incident_id, message)
+        if wait:
+            status = run_incident_flow(check.incident_id, resume=True)
+            outcomes.append(Resumption(check.incident_id, "resumed", message, status=status))
+        else:
+            thread = launch_incident(check.incident_id, resume=True)
+            outcomes.append(Resumption(check.incident_id, "resumed", message, thread=thread))
+    return outcomes

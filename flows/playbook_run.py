@@ -11,13 +11,14 @@ from prefect.context import get_run_context
 from sqlmodel import Session
 
 from firebreak.incidents import append_event
+from firebreak.playbook import runs
 from firebreak.playbook.catalog import load_named
 from firebreak.playbook.engine import Engine
 from firebreak.playbook.runtime import SystemClock
 from firebreak.playbook.store_runtime import StoreRuntime
 from firebreak.roles import RoleBindings
 from firebreak.settings import get_settings
-from firebreak.store.db import engine_for
+from firebreak.store.db import engine_for, session_scope
 from firebreak.store.models import Incident
 from integrations.factory import NotConfiguredError, build_integrations
 
@@ -36,8 +37,14 @@ def _as_task(step: Any, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return _step_task.with_options(name=f"{step.id} ({step.uses})")(step.id, fn)
 
 
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 @flow(name="run-playbook", flow_run_name="incident-{incident_id}", log_prints=False)
-def run_playbook(incident_id: int) -> str:
+def run_playbook(incident_id: int, resume: bool = False) -> str:
+    """Run the incident's playbook; `resume`: go on from an interrupted attempt, already
+    claimed by this process (`runs.claim_interrupted`), keeping the steps it finished."""
     settings = get_settings()
     db = engine_for(settings.effective_database_url)
     with Session(db) as session:
@@ -68,10 +75,33 @@ def run_playbook(incident_id: int) -> str:
             poll_interval=REAL_POLL_SECONDS * settings.time_scale,
         ),
     )
-    runtime.record("playbook.started", f"Playbook {playbook.name} v{playbook.version} started")
-    result = Engine(playbook, runtime, step_wrapper=_as_task).run()
-    runtime.record(
-        f"playbook.{result.status}", f"Playbook {playbook.name} {result.status}", data={}
+    owner = runs.this_owner()
+    engine = Engine(
+        playbook,
+        runtime,
+        step_wrapper=_as_task,
+        done=runtime.succeeded_steps() if resume else None,
     )
+    if not resume:
+        with session_scope(db) as session:
+            runs.begin_run(session, incident_id, owner)
+    with runs.Heartbeat(db, incident_id, owner, settings.run_heartbeat_seconds):
+        if resume:
+            done, total = len(engine.restored), len(engine.steps)
+            runtime.record(
+                "playbook.resumed",
+                f"Resumed after an interruption: {_steps(done)} already done, {total - done} to go",
+                {"done": sorted(engine.restored), "to_go": total - done},
+            )
+        else:
+            runtime.record(
+                "playbook.started", f"Playbook {playbook.name} v{playbook.version} started"
+            )
+        result = engine.run()
+        runtime.record(
+            f"playbook.{result.status}", f"Playbook {playbook.name} {result.status}", data={}
+        )
+    with session_scope(db) as session:
+        runs.finish_run(session, incident_id, owner)
     get_run_logger().info("incident %s: playbook %s", incident_id, result.status)
     return str(result.status)

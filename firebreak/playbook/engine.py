@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -161,7 +161,10 @@ class Engine:
         *,
         templates: TemplateRenderer | None = None,
         max_workers: int = 32,
+        done: Mapping[str, StepResult] | None = None,
     ) -> None:
+        """`done`: steps that succeeded in an earlier, interrupted attempt of this run. They are
+        not run again; their outputs are back in `steps.*` and in the run's shared state."""
         self.playbook = playbook
         self.runtime = runtime
         self.step_wrapper: StepWrapper = step_wrapper or (lambda step, fn: fn())
@@ -181,6 +184,14 @@ class Engine:
             handler = _on_failure(step)
             if handler not in ("continue", "fail"):
                 self.triggers.setdefault(handler, []).append((step.id, "on_failure"))
+        # A step the playbook no longer has (edited since) is forgotten, not restored.
+        self.restored: dict[str, StepResult] = {
+            sid: result
+            for sid, result in (done or {}).items()
+            if sid in self.steps and result.status == SUCCEEDED
+        }
+        self.results.update(self.restored)
+        self._restore_state()
 
     # ------------------------------------------------------------------------------ context
     def context(self) -> dict[str, Any]:
@@ -216,9 +227,29 @@ class Engine:
             if default is not None:
                 yield name, default
 
+    # ---------------------------------------------------------------------------- resuming
+    def _restore_state(self) -> None:
+        """Rebuild what actions share (drafted statements, their approvals) from restored steps,
+        in the order they first ran, so a resumed run publishes only what was approved."""
+
+        def first_ran(sid: str) -> tuple[float, int]:
+            started = self.restored[sid].started_at
+            return (started.timestamp() if started else 0.0, self.order[sid])
+
+        ordered = sorted(self.restored, key=first_ran)
+        for sid in ordered:
+            restore = _STATE_RESTORERS.get(self.steps[sid].uses)
+            if restore is not None:
+                restore(self, self.steps[sid], self.restored[sid].outputs)
+
+    def rendered_args(self, step: Any) -> dict[str, Any]:
+        raw, _ = _raw_args(step)
+        compiled = step.compiled_with() if hasattr(step, "compiled_with") else compile_value(raw)
+        return dict(compiled.render(self.context()))
+
     # ------------------------------------------------------------------------------- the run
     def run(self) -> RunResult:
-        pending = dict(self.steps)
+        pending = {sid: step for sid, step in self.steps.items() if sid not in self.restored}
         running: dict[Future[StepResult], str] = {}
         done: queue.Queue[Future[StepResult]] = queue.Queue()
         failed_step: str | None = None
@@ -518,6 +549,28 @@ class Engine:
             return
         with idle():
             yield
+
+
+def _restore_draft(engine: Engine, step: Any, outputs: Mapping[str, Any]) -> None:
+    if "text" in outputs:
+        engine.state.add_statement(step.id, str(outputs["text"]), str(outputs.get("template", "")))
+
+
+def _restore_approval(engine: Engine, step: Any, outputs: Mapping[str, Any]) -> None:
+    if outputs.get("outcome") != "approved":
+        return
+    try:
+        subject = str(engine.rendered_args(step)["subject"])
+    except (ExpressionError, KeyError):
+        return  # nothing counts as approved: publishing then refuses, saying why
+    engine.state.approve_matching(subject, str(outputs.get("by") or ""))
+
+
+# The actions whose results live in the run's shared state as well as in their outputs.
+_STATE_RESTORERS: dict[str, Callable[[Engine, Any, Mapping[str, Any]], None]] = {
+    "statement.draft": _restore_draft,
+    "approval.request": _restore_approval,
+}
 
 
 def run_playbook(

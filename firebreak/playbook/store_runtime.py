@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from firebreak import gates, incidents
+from firebreak.playbook.engine import SUCCEEDED, StepResult
 from firebreak.playbook.runtime import Clock, Decision
 from firebreak.ports import Integrations
 from firebreak.roles import RoleBindings
@@ -91,6 +92,25 @@ class StoreRuntime:
             )
         ).first()
         return row or StepRun(incident_id=self.incident.id, step_id=step_id, action=action)
+
+    def succeeded_steps(self) -> dict[str, StepResult]:
+        """The steps an earlier attempt of this run finished well: a resumed run keeps them."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(StepRun).where(
+                    StepRun.incident_id == self.incident.id, StepRun.status == SUCCEEDED
+                )
+            ).all()
+        return {
+            row.step_id: StepResult(
+                SUCCEEDED,
+                dict(row.outputs or {}),
+                attempts=row.attempts,
+                started_at=row.started_at,
+                finished_at=row.finished_at,
+            )
+            for row in rows
+        }
 
     def step_started(self, step_id: str, action: str) -> None:
         with session_scope(self._engine) as session:

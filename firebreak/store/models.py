@@ -153,3 +153,21 @@ class Effect(SQLModel, table=True):
     action: str = Field(max_length=64)
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     at: datetime = Field(default_factory=utcnow)
+
+
+class PlaybookRun(SQLModel, table=True):
+    """Who is running an incident's playbook, and proof of life while it runs.
+
+    The run refreshes `heartbeat_at` every few seconds; a run whose heartbeat is stale (or whose
+    owner process is gone) was interrupted and may be resumed. `attempt` counts the starts: 1 for
+    the first run, one more per resume.
+    """
+
+    __tablename__ = "playbook_run"
+
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    owner: str = Field(max_length=256)  # hostname:pid of the process running it
+    attempt: int = 1
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
