@@ -50,7 +50,7 @@ def declare_and_kill_mid_way(firebreak_home: Path) -> None:
                 steps = {r.step_id: r.status for r in incidents.step_runs(session, 1)}
                 waiting = {g.step_id for g in gates.pending_gates(session, 1)}
             done = {s for s, status in steps.items() if status == "succeeded"}
-            if DONE_BEFORE_THE_KILL <= done and waiting == {"approve_statement", "exec_ack"}:
+            if done >= DONE_BEFORE_THE_KILL and waiting == {"approve_statement", "exec_ack"}:
                 break
     finally:
         os.killpg(child.pid, signal.SIGKILL)  # the whole process group: like a container dying
