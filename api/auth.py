@@ -2,6 +2,9 @@
 
 Tokens come from `settings.api_tokens` (token -> roles). The token itself never appears in a
 response, a log or the timeline: a principal is named by its roles and a short hash.
+
+Slack's callbacks carry no token: `SlackSigned` admits a request signed with the Slack app's
+signing secret instead, and the route then checks the Slack user against the role bindings.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
+from integrations.slack import slack_request_problem
 
 Role = Literal["lead", "comms", "reviewer", "admin", "ingest"]
 ROLES: tuple[Role, ...] = ("lead", "comms", "reviewer", "admin", "ingest")
@@ -72,3 +76,33 @@ def require_roles(*admitted: Role) -> object:
         return principal
 
     return Depends(check)
+
+
+# Slack's interaction payloads are a few kilobytes; the body is read before it is verified.
+SLACK_BODY_LIMIT = 1 << 20
+
+
+async def slack_signed(request: Request, settings: SettingsDep) -> bytes:
+    """Admit a request Slack signed with FIREBREAK_SLACK_SIGNING_SECRET; returns its raw body."""
+    secret = settings.slack_signing_secret
+    if secret is None or not secret.get_secret_value().strip():
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "Slack interactivity is not configured: set FIREBREAK_SLACK_SIGNING_SECRET to the "
+            "Slack app's signing secret (app settings, Basic Information)",
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > SLACK_BODY_LIMIT:
+            raise HTTPException(
+                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                f"A Slack interaction body is at most {SLACK_BODY_LIMIT} bytes",
+            )
+    problem = slack_request_problem(secret.get_secret_value(), bytes(body), request.headers)
+    if problem is not None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"Not a signed Slack request: {problem}")
+    return bytes(body)
+
+
+SlackSigned = Annotated[bytes, Depends(slack_signed)]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import Launcher
 from api.launching import default_launcher
-from api.routers import health, incidents, signals
+from api.routers import health, incidents, signals, slack
 from firebreak.settings import Settings, get_settings
 from firebreak.signals.ingest import Ingestor, build_detection, load_triggers
 from firebreak.signals.schema import SignalIn
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     app.include_router(health.router)
     app.include_router(signals.router)
     app.include_router(incidents.router)
+    app.include_router(slack.router)
     _document_signal_schema(app)
     _install_error_handlers(app)
     return app
