@@ -112,3 +112,33 @@ def test_a_killed_run_resumes_and_does_nothing_twice(sandboxed, firebreak_home, 
     again = runner.invoke(app, ["incident", "resume", "1"])
     assert again.exit_code == 1
     assert "already ended (playbook.succeeded)" in " ".join(again.output.split())
+
+
+def test_the_api_start_up_gives_up_on_a_run_past_its_resume_limit(firebreak_home, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from firebreak.store.models import PlaybookRun
+
+    monkeypatch.setenv("FIREBREAK_RESUME_MAX_ATTEMPTS", "2")
+    get_settings.cache_clear()
+    db = engine_for(get_settings().effective_database_url)
+    with Session(db) as session:
+        incidents.open_or_escalate(
+            session, title="Storm", playbook="social-media-storm", scope="s", severity="sev2"
+        )
+        incidents.append_event(session, 1, "playbook.started", "started")
+        incidents.append_event(session, 1, "playbook.resumed", "resumed twice already")
+        session.add(PlaybookRun(incident_id=1, owner="gone-host:1", attempt=3))
+        session.commit()
+    monkeypatch.setenv("FIREBREAK_RESUME_GRACE_SECONDS", "0.001")
+    get_settings.cache_clear()
+    time.sleep(0.01)
+
+    with TestClient(create_app()) as client:  # start-up resumes, or here gives up
+        assert client.get("/healthz").status_code == 200
+
+    with Session(db) as session:
+        last = incidents.timeline(session, 1)[-1]
+    assert last.kind == "playbook.abandoned"
+    assert "a person must take over" in last.summary
