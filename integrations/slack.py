@@ -24,6 +24,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import SlackResponse
+from slack_sdk.webhook import WebhookClient
 
 from firebreak.ports import ChannelRef, IntegrationError, MessageRef
 from integrations.policy import DEFAULT_POLICY, RetryPolicy
@@ -41,6 +42,9 @@ _TRANSIENT = {
 
 # Slack's own rule: a request signed more than five minutes from now may be a replay.
 REPLAY_WINDOW_SECONDS = 5 * 60
+
+# Where Slack's response_url points; another host in a signed payload is not followed.
+RESPONSE_URL_BASE = "https://hooks.slack.com/"
 
 T = TypeVar("T")
 
@@ -235,3 +239,24 @@ def slack_request_problem(
 def verify_slack_request(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
     """True when Slack signed this body with `secret` less than five minutes ago."""
     return slack_request_problem(secret, body, headers) is None
+
+
+def reply_to_action(
+    response_url: str, text: str, *, allowed: tuple[str, ...] = (RESPONSE_URL_BASE,)
+) -> str | None:
+    """Show `text` to the person who clicked, through the interaction's `response_url`.
+
+    Slack does not display the HTTP answer to a button click; this is how a refusal reaches
+    them. Returns what went wrong (the caller logs it) or None; never raises.
+    """
+    if not any(response_url.startswith(base) for base in allowed):
+        return f"response_url {response_url[:80]!r} is not under {', '.join(allowed)}"
+    try:
+        response = WebhookClient(response_url, timeout=5).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    except (TimeoutError, urllib.error.URLError, OSError) as e:
+        return f"response_url unreachable: {_plain(getattr(e, 'reason', e))}"
+    if response.status_code != 200:
+        return f"response_url answered HTTP {response.status_code}: {response.body[:200]}"
+    return None

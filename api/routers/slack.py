@@ -3,8 +3,8 @@
 Slack posts `application/x-www-form-urlencoded` with one `payload` field (JSON). The request is
 admitted by its Slack signature (`api.auth.SlackSigned`), not by a bearer token; the clicking
 Slack user must then be bound to the gate's role in the role bindings file. Refusals are HTTP 200
-with a message: Slack shows a click's failure as an error, not our reason, so the reason rides in
-the body (and on to the user when we answer through `response_url`, later).
+with the reason as a message. Slack does not display the answer to a button click, so the same
+message also goes to the payload's `response_url`, after the answer (Slack wants it in 3 s).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
@@ -28,6 +28,7 @@ from firebreak.actions.gates import ACTION_PREFIX
 from firebreak.roles import RoleBindings, RoleError
 from firebreak.settings import Settings
 from firebreak.store.models import Gate, GateStatus
+from integrations.slack import RESPONSE_URL_BASE, reply_to_action
 
 log = logging.getLogger("firebreak.api.slack")
 
@@ -209,9 +210,33 @@ def _decide(engine: Engine, settings: Settings, click: Click) -> str:
     },
 )
 async def slack_interactions(
-    body: SlackSigned, settings: SettingsDep, engine: Annotated[Engine, Depends(get_engine)]
+    body: SlackSigned,
+    settings: SettingsDep,
+    engine: Annotated[Engine, Depends(get_engine)],
+    background: BackgroundTasks,
 ) -> JSONResponse:
-    click = _click(_payload(body))
+    payload = _payload(body)
+    click = _click(payload)
     if click is None:
         return _reply("Firebreak only handles its gate buttons; nothing was done.")
-    return _reply(await run_in_threadpool(_decide, engine, settings, click))
+    text = await run_in_threadpool(_decide, engine, settings, click)
+    response_url = payload.get("response_url")
+    if isinstance(response_url, str) and response_url:
+        # After the answer: Slack wants one within 3 seconds, and shows the person only this.
+        background.add_task(_tell_clicker, response_url, text, _response_bases(settings))
+    return _reply(text)
+
+
+def _response_bases(settings: Settings) -> tuple[str, ...]:
+    """Slack's hooks host, and the Slack API host the settings name (a sandbox, in tests)."""
+    bases = [RESPONSE_URL_BASE]
+    if settings.slack_base_url:
+        parts = urlsplit(settings.slack_base_url)
+        bases.append(f"{parts.scheme}://{parts.netloc}/")
+    return tuple(bases)
+
+
+def _tell_clicker(response_url: str, text: str, allowed: tuple[str, ...]) -> None:
+    problem = reply_to_action(response_url, text, allowed=allowed)
+    if problem is not None:
+        log.warning("Slack click answered, but the person was not told: %s", problem)

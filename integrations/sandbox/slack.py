@@ -1,5 +1,7 @@
 """A Slack Web API emulator: `POST /api/<method>`, Bearer auth, `{"ok": false, "error"}` errors.
 
+Also the `response_url` of interactions: `POST /actions/<anything>` takes a JSON message and
+keeps it in `state()["responses"]`, as Slack would show it to the person who clicked.
 Only the methods Firebreak calls. Errors follow Slack: HTTP 200 with `ok: false`, except rate
 limits (HTTP 429 with `Retry-After`).
 """
@@ -75,6 +77,7 @@ class SlackEmulator:
     def reset(self) -> None:
         self.channels: dict[str, Channel] = {}
         self.messages: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._ts = itertools.count(1)
         for name in self._seed:
@@ -86,6 +89,7 @@ class SlackEmulator:
                 {**c.to_json(), "members": list(c.members)} for c in self.channels.values()
             ],
             "messages": list(self.messages),
+            "responses": list(self.responses),
         }
 
     def _new_channel(self, name: str, *, private: bool) -> Channel:
@@ -117,6 +121,8 @@ class SlackEmulator:
         return json_reply({"ok": False, "error": error}, status, **headers)
 
     def handle(self, request: Request) -> Reply:
+        if request.path.startswith("/actions/"):
+            return self._respond(request)
         method = request.path.removeprefix("/api/")
         if not request.path.startswith("/api/") or method not in self._methods:
             return json_reply({"ok": False, "error": "unknown_method"}, 404)
@@ -136,6 +142,14 @@ class SlackEmulator:
             return json_reply({"ok": True, **self._methods[method](args)})
         except SlackError as e:
             return json_reply({"ok": False, "error": e.error})
+
+    def _respond(self, request: Request) -> Reply:
+        """A response_url: no token (the URL is the credential), a JSON message, plain `ok`."""
+        body = request.body
+        if request.method != "POST" or not isinstance(body, dict) or not body.get("text"):
+            return Reply(400, b"invalid_payload", {"Content-Type": "text/plain"})
+        self.responses.append({"path": request.path, **body})
+        return Reply(200, b"ok", {"Content-Type": "text/plain"})
 
     # -- methods -----------------------------------------------------------------------------
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -401,9 +401,17 @@ def test_the_step_posts_buttons_a_click_decides_and_the_ask_shows_who(
     value = json.loads(buttons["firebreak.gate.approve"]["value"])
     assert value["incident"] == incident.id and value["step"] == "approve"
 
-    body = form(click_payload(COMMS_2, "approve", **value))
-    clicked = send(api, body, sign(body, secret=sandboxed.slack_signing_secret))
+    hook = sandboxed.url("slack") + "/actions/T0SANDBOX/1/abc"
+    secret = sandboxed.slack_signing_secret
+    stranger = form({**click_payload(STRANGER, "approve", **value), "response_url": hook})
+    assert "not bound to role comms" in send(api, stranger, sign(stranger, secret=secret)).text
+    body = form({**click_payload(COMMS_2, "approve", **value), "response_url": hook})
+    clicked = send(api, body, sign(body, secret=secret))
     assert clicked.json()["text"] == f"You approved step approve of incident {incident.id}."
+    # Slack shows the clicker what comes through response_url, not the HTTP answer.
+    told = [(r["response_type"], r["text"]) for r in sandboxed.state("slack")["responses"]]
+    assert told[0][0] == "ephemeral" and "<@U0NOBODY> is not bound to role comms" in told[0][1]
+    assert told[1] == ("ephemeral", f"You approved step approve of incident {incident.id}.")
 
     run.join(timeout=30)
     assert not run.is_alive() and results[0].status == "succeeded"
