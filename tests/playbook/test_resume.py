@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,29 @@ def test_without_its_approval_a_resumed_run_asks_again_before_publishing() -> No
     assert resumed.status == "succeeded"
     assert runtime.kinds().count("gate.opened") == 1
     assert "gone_from_the_playbook" not in resumed.steps
+
+
+def test_a_running_run_beats_until_it_ends(db: DbEngine) -> None:
+    incident_id = started(db, owner=None)
+    with Session(db) as session:
+        runs.begin_run(session, incident_id, "me:1")
+        session.commit()
+        first = session.get(PlaybookRun, incident_id)
+        assert first is not None
+        began = first.heartbeat_at
+
+    def heartbeat() -> Any:
+        with Session(db) as session:
+            row = session.get(PlaybookRun, incident_id)
+            assert row is not None
+            return row.heartbeat_at
+
+    with runs.Heartbeat(db, incident_id, "me:1", interval=0.02):
+        for _ in range(250):
+            if heartbeat() > began:
+                break
+            threading.Event().wait(0.02)
+    assert heartbeat() > began
+    stopped_at = heartbeat()
+    threading.Event().wait(0.1)
+    assert heartbeat() == stopped_at  # no beat once the run has ended
