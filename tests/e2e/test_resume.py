@@ -12,13 +12,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from cli.main import app
 from firebreak import gates, incidents
 from firebreak.settings import get_settings
 from firebreak.store.db import engine_for
+from firebreak.store.models import Effect
 
 pytestmark = pytest.mark.prefect
 runner = CliRunner()
@@ -49,8 +50,16 @@ def declare_and_kill_mid_way(firebreak_home: Path) -> None:
             with Session(db) as session:
                 steps = {r.step_id: r.status for r in incidents.step_runs(session, 1)}
                 waiting = {g.step_id for g in gates.pending_gates(session, 1)}
+                # A gate's row is written before its ask is posted: kill only once both asks
+                # are stored, or the resumed run would rightly post an ask it never recorded.
+                asked = set(session.exec(select(Effect.key).where(Effect.key.endswith(":ask"))))
             done = {s for s, status in steps.items() if status == "succeeded"}
-            if done >= DONE_BEFORE_THE_KILL and waiting == {"approve_statement", "exec_ack"}:
+            both = {"approve_statement", "exec_ack"}
+            if (
+                done >= DONE_BEFORE_THE_KILL
+                and waiting == both
+                and asked == {f"1:{s}:ask" for s in both}
+            ):
                 break
     finally:
         os.killpg(child.pid, signal.SIGKILL)  # the whole process group: like a container dying
