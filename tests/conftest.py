@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -99,3 +100,16 @@ def people(firebreak_home: Path) -> Iterator[None]:
     yield
     stop.set()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine]:
+    """A real PostgreSQL (Debian's package) on loopback, migrated; one for the whole run."""
+    from firebreak.store.db import make_engine, upgrade
+    from tests.pg import postgres_server
+
+    with postgres_server() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()

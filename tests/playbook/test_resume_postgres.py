@@ -3,7 +3,6 @@ claim won once (the compare-and-set reads back the heartbeat it compares)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,24 +11,13 @@ from sqlmodel import Session
 
 from firebreak import incidents
 from firebreak.playbook import runs
-from firebreak.store.db import make_engine, upgrade
 from firebreak.store.models import PlaybookRun, utcnow
-from tests.pg import postgres_server
 
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Engine]:
-    with postgres_server() as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-
-
-def test_an_interrupted_run_is_found_and_claimed_once_on_postgres(pg: Engine) -> None:
-    with Session(pg) as session:
+def test_an_interrupted_run_is_found_and_claimed_once_on_postgres(pg_engine: Engine) -> None:
+    with Session(pg_engine) as session:
         incident, _ = incidents.open_or_escalate(
             session, title="t", playbook="p", scope="resume-pg", severity="sev2"
         )
@@ -43,10 +31,10 @@ def test_an_interrupted_run_is_found_and_claimed_once_on_postgres(pg: Engine) ->
 
     outcomes = []
     for owner in ("a:1", "b:2"):
-        with Session(pg) as session:
+        with Session(pg_engine) as session:
             outcomes.append(runs.claim_interrupted(session, seen, owner=owner, max_resumes=3))
             session.commit()
 
     assert [c.outcome for c in outcomes] == ["resume", "taken"]
-    with Session(pg) as session:
+    with Session(pg_engine) as session:
         assert runs.interrupted_runs(session) == []  # a:1's fresh heartbeat: alive elsewhere

@@ -3,7 +3,6 @@ detection opening and escalating one incident, and rebuilding after a restart.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import orjson
@@ -14,20 +13,9 @@ from sqlmodel import Session
 from firebreak import incidents
 from firebreak.detection.engine import DetectionEngine
 from firebreak.signals.ingest import Ingestor
-from firebreak.store.db import make_engine, upgrade
-from tests.pg import postgres_server
 from tests.signals.helpers import T0, burst, storm_trigger
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="session")
-def pg_engine() -> Iterator[Engine]:
-    with postgres_server() as url:
-        engine = make_engine(url)
-        upgrade(engine)
-        yield engine
-        engine.dispose()
 
 
 def test_ingestion_on_postgres(pg_engine: Engine) -> None:
