@@ -145,6 +145,7 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         {"text": subject, "min_approvals": int(args.get("min_approvals") or 1)},
         due,
     )
+    due = runtime.gate_due(gate_id) or due  # resumed after a crash: the deadline stands
     ctx.record(
         "gate.opened",
         f"Asked {approvers} to approve within {_span(timeout)}: {subject[:120]}",
@@ -232,6 +233,10 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     gate_id = runtime.open_gate(
         ctx.step_id, "ack", audience, {"text": f"Acknowledge incident {ctx.incident_id}"}, due
     )
+    # Resumed after a crash: the ladder keeps the times it had, it does not start again.
+    shift = (runtime.gate_due(gate_id) or due) - due
+    opened, due = opened + shift, due + shift
+    rung_at = [at + shift for at in rung_at]
     plan = "; ".join(
         f"{_span(seconds(r['after']))} -> {r['notify']} via {r.get('via') or 'pagerduty'}"
         for r in ladder

@@ -108,6 +108,11 @@ class Runtime(Protocol):
 
     def poll_gate(self, gate_id: int) -> Decision | None: ...
 
+    def gate_due(self, gate_id: int) -> datetime | None:
+        """When the gate falls due, as stored when it was first opened (a resumed step keeps
+        its original deadline and ladder, rather than starting them again)."""
+        ...
+
     def close_gate(self, gate_id: int, status: str) -> None: ...
 
 
@@ -322,6 +327,11 @@ class InMemoryRuntime:
             gate = self.gates[gate_id]
             if gate.status == "pending" and gate.decision is None:
                 gate.decision = decision
+
+    def gate_due(self, gate_id: int) -> datetime | None:
+        with self._lock:
+            gate = self.gates.get(gate_id)
+            return gate.due_at if gate is not None else None
 
     def poll_gate(self, gate_id: int) -> Decision | None:
         with self._lock:

@@ -8,7 +8,7 @@ gates by step) instead of doing it twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -174,6 +174,14 @@ class StoreRuntime:
             )
             assert gate.id is not None
             return gate.id
+
+    def gate_due(self, gate_id: int) -> datetime | None:
+        with Session(self._engine) as session:
+            gate = session.get(Gate, gate_id)
+            if gate is None or gate.due_at is None:
+                return None
+            due = gate.due_at
+            return due.replace(tzinfo=UTC) if due.tzinfo is None else due  # SQLite: naive UTC
 
     def poll_gate(self, gate_id: int) -> Decision | None:
         with Session(self._engine) as session:

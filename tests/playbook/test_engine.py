@@ -274,3 +274,24 @@ def test_manual_decision_through_the_runtime_is_taken() -> None:
     result = Engine(playbook(*GATED), runtime).run()
     assert result.steps["approve"].outputs["outcome"] == "rejected"
     assert result.steps["no"].status == "succeeded"
+
+
+def test_a_rerun_gate_keeps_the_deadline_it_was_opened_with() -> None:
+    """As after a crash: the gate was opened 20 minutes before this attempt with a 30-minute
+    timeout, so the re-run step times out 10 minutes in, not 30."""
+    clock = VirtualClock()
+    services = StubServices(clock, [])
+    runtime = InMemoryRuntime(
+        services.integrations(),
+        ROLES,
+        clock=clock,
+        incident=MemoryIncident(id=7, severity="sev2", opened_at=clock.now()),
+    )
+    earlier = clock.now() - timedelta(minutes=20)
+    runtime.open_gate(
+        "approve", "approval", "comms", {"text": "Publish?"}, earlier + timedelta(minutes=30)
+    )
+    result, runtime, _ = run(playbook(*GATED), runtime=runtime)
+    assert result.steps["approve"].outputs["outcome"] == "timed_out"
+    timed_out = next(e for e in runtime.timeline if e.kind == "gate.timed_out")
+    assert timed_out.at - runtime.incident.opened_at == timedelta(minutes=10)
