@@ -147,14 +147,14 @@ class Ingestor:
         self.preparer = Preparer(default_triager() if triager is True else triager or None)
         # API bodies are parsed and triaged in a worker process when asked (see prepare.py); the
         # worker has its own triager, so one Ingestor must use one or the other for bodies.
-        self._worker = PrepareWorker(self.preparer) if worker and triager is True else None
+        self._worker = (
+            PrepareWorker(self.preparer, on_fallback=self.rebuild_history)
+            if worker and triager is True
+            else None
+        )
         # One batch at a time: the detectors' state and the duplicate check assume it.
         self._lock = threading.Lock()
         self._insert = _inserter(engine)
-
-    @property
-    def triager(self) -> TriagePort | None:
-        return self.preparer.triager
 
     def start(self) -> None:
         """Start the worker process, if any, before the first batch arrives."""

@@ -8,7 +8,7 @@ the triager's author history must see every post, in order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -130,8 +130,13 @@ class PrepareWorker:
     once): a lost worker costs speed, never signals.
     """
 
-    def __init__(self, fallback: Preparer) -> None:
+    def __init__(
+        self, fallback: Preparer, *, on_fallback: Callable[[], object] | None = None
+    ) -> None:
         self._fallback = fallback
+        # Called once when the worker dies: refill the fallback's author history (from the
+        # store), rather than keeping a second copy of it up to date all along.
+        self._on_fallback = on_fallback
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
 
@@ -154,18 +159,20 @@ class PrepareWorker:
                 log.error("The ingestion worker process died: preparing batches in-process")
                 self._broken = True
                 self._pool = None
+                if self._on_fallback is not None:
+                    self._on_fallback()
         return self._fallback.body(body, content_type)
 
     def seed_history(self, posts: Sequence[tuple[str, bool]]) -> int:
-        """Seed the worker's author history (and the fallback's, should the worker die)."""
-        self._fallback.seed_history(posts)
+        """Seed the author history of whichever prepares the bodies: the worker, or the
+        fallback once the worker is gone."""
         self.start()
-        if self._pool is None:
-            return len(posts)
-        try:
-            return self._pool.submit(_seed_in_worker, posts).result()
-        except BrokenProcessPool:
-            return len(posts)  # the next body finds the pool broken and falls back
+        if self._pool is not None:
+            try:
+                return self._pool.submit(_seed_in_worker, posts).result()
+            except BrokenProcessPool:
+                pass  # the next body finds the pool broken, falls back and refills it
+        return self._fallback.seed_history(posts)
 
     def close(self) -> None:
         if self._pool is not None:
