@@ -57,7 +57,24 @@ class TaskSpec:
     labels: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """A question put to a role, answered with buttons: which gate, and what kind of decision."""
+
+    text: str
+    kind: str  # "approval" (approve / reject) or "ack" (acknowledge)
+    incident_id: int
+    step_id: str
+    gate_id: int
+
+
 class ChatPort(Protocol):
+    """Chat in the domain's words; the adapter owns the wire format (Slack's Block Kit).
+
+    Texts are plain: the adapter escapes what the chat service would read as markup, so a
+    title such as `<!channel>` never notifies anyone.
+    """
+
     def create_channel(self, name: str, *, private: bool = False) -> ChannelRef: ...
     def invite(self, channel_id: str, user_ids: list[str]) -> None: ...
     def post(
@@ -67,11 +84,20 @@ class ChatPort(Protocol):
         *,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
-    ) -> MessageRef: ...
-    def update(
-        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None
-    ) -> None:
-        """Replace a posted message (`chat.update`): `channel` is the id `post` returned."""
+    ) -> MessageRef:
+        """Post `text`; `blocks` is a playbook author's own layout, passed through as written."""
+        ...
+
+    def ask(self, channel: str, ask: Ask) -> MessageRef:
+        """Post a decision request with one button per decision the gate accepts."""
+        ...
+
+    def close_ask(self, channel: str, ts: str, asked_text: str, outcome: str) -> None:
+        """Replace an ask's buttons with its outcome, so nobody clicks a closed gate."""
+        ...
+
+    def update(self, channel: str, ts: str, text: str) -> None:
+        """Replace a posted message's text (`channel` is the id `post` returned)."""
         ...
 
 

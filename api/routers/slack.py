@@ -24,11 +24,11 @@ from sqlmodel import Session, select
 from api.auth import SlackSigned
 from api.deps import SettingsDep, get_engine
 from firebreak import gates
-from firebreak.actions.gates import ACTION_PREFIX
 from firebreak.roles import RoleBindings, RoleError
 from firebreak.settings import Settings
 from firebreak.store.models import Gate, GateStatus
 from integrations.slack import RESPONSE_URL_BASE, reply_to_action
+from integrations.slack.blocks import ACTION_PREFIX
 
 log = logging.getLogger("firebreak.api.slack")
 

@@ -6,7 +6,6 @@ Both fail closed. An approval that times out is `timed_out`, never approved, and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,57 +13,7 @@ from typing import Any
 from firebreak.actions.base import ActionContext, StepTimeout, integration_call, seconds
 from firebreak.actions.pagerduty import page
 from firebreak.expressions import format_duration
-from firebreak.ports import IntegrationError
-
-# The Slack buttons on an ask. `api/routers/slack.py` reads these back from Slack's
-# block_actions payload: the action id says the decision, the value says which gate.
-ACTION_PREFIX = "firebreak.gate."
-BUTTONS = {
-    "approval": [("approve", "Approve", "primary"), ("reject", "Reject", "danger")],
-    "ack": [("acknowledge", "Acknowledge", "primary")],
-}
-_SECTION_LIMIT = 3000  # Slack refuses a section text longer than this
-
-
-def button_value(incident_id: int, step_id: str, gate_id: int) -> str:
-    """What a button carries back (Slack allows 2,000 characters; step ids are at most 128)."""
-    return json.dumps({"incident": incident_id, "step": step_id, "gate": gate_id})
-
-
-def _mrkdwn(text: str) -> str:
-    # Slack reads <...> as links and mentions: a statement's own angle brackets must stay text.
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if len(escaped) > _SECTION_LIMIT:
-        escaped = escaped[: _SECTION_LIMIT - 1] + "\u2026"
-    return escaped
-
-
-def ask_blocks(
-    text: str, *, kind: str, incident_id: int, step_id: str, gate_id: int
-) -> list[dict[str, Any]]:
-    """The ask as Block Kit: the text, then one button per decision the gate accepts."""
-    value = button_value(incident_id, step_id, gate_id)
-    buttons = []
-    for decision, label, style in BUTTONS[kind]:
-        button: dict[str, Any] = {
-            "type": "button",
-            "action_id": f"{ACTION_PREFIX}{decision}",
-            "text": {"type": "plain_text", "text": label},
-            "style": style,
-            "value": value,
-        }
-        if decision == "reject":
-            button["confirm"] = {
-                "title": {"type": "plain_text", "text": "Reject this?"},
-                "text": {"type": "plain_text", "text": "The step's on_rejected branch runs."},
-                "confirm": {"type": "plain_text", "text": "Reject"},
-                "deny": {"type": "plain_text", "text": "Cancel"},
-            }
-        buttons.append(button)
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(text)}},
-        {"type": "actions", "block_id": f"firebreak-gate-{gate_id}", "elements": buttons},
-    ]
+from firebreak.ports import Ask, IntegrationError
 
 
 def _span(value: float) -> str:
@@ -80,12 +29,10 @@ def _ask(
         return None
     chat = ctx.runtime.integrations.chat
     channel = binding.slack_channel
-    blocks = ask_blocks(
-        text, kind=kind, incident_id=ctx.incident_id, step_id=ctx.step_id, gate_id=gate_id
-    )
+    ask = Ask(text, kind, ctx.incident_id, ctx.step_id, gate_id)
 
     def post() -> dict[str, Any]:
-        ref = chat.post(channel, text, blocks=blocks)
+        ref = chat.ask(channel, ask)
         return {"ts": ref.ts, "channel": ref.channel, "text": text}
 
     return ctx.effect("ask", post)
@@ -102,14 +49,9 @@ def _close_ask(ctx: ActionContext, asked: dict[str, Any] | None, outcome: str) -
     # An ask posted before its channel id was kept is updated through the role's channel name.
     channel = str(asked.get("channel") or "")
     asked_text = str(asked.get("text") or "")
-    text = f"{asked_text}\n\n{outcome}" if asked_text else outcome
-    blocks: list[dict[str, Any]] = []
-    if asked_text:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(asked_text)}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(outcome)}]})
 
     def update() -> dict[str, Any]:
-        chat.update(channel, str(asked["ts"]), text, blocks=blocks)
+        chat.close_ask(channel, str(asked["ts"]), asked_text, outcome)
         return {"ts": asked["ts"], "outcome": outcome}
 
     try:

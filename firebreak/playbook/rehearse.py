@@ -28,6 +28,7 @@ from firebreak.playbook.runtime import (
     VirtualClock,
 )
 from firebreak.ports import (
+    Ask,
     ChannelRef,
     IntegrationError,
     Integrations,
@@ -182,9 +183,16 @@ class StubServices:
         n = self._call("chat.post", channel=channel, text=text)
         return MessageRef(channel=channel, ts=f"1700000000.{n:06d}")
 
-    def update(
-        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None
-    ) -> None:
+    def ask(self, channel: str, ask: Ask) -> MessageRef:
+        # Recorded as a post, so a rehearsal's `chat.post` failures reach asks too.
+        n = self._call("chat.post", channel=channel, text=ask.text, ask=ask.kind)
+        return MessageRef(channel=channel, ts=f"1700000000.{n:06d}")
+
+    def close_ask(self, channel: str, ts: str, asked_text: str, outcome: str) -> None:
+        text = f"{asked_text}\n\n{outcome}" if asked_text else outcome
+        self._call("chat.update", channel=channel, ts=ts, text=text)
+
+    def update(self, channel: str, ts: str, text: str) -> None:
         self._call("chat.update", channel=channel, ts=ts, text=text)
 
     # TrackerPort

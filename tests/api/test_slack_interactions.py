@@ -300,6 +300,25 @@ def test_malformed_payload_is_400_saying_what(slack_api: Api, body: str, reason:
     assert gate_row(slack_api, gate).status == "pending"
 
 
+def test_a_signed_body_that_is_not_utf8_is_400_not_401(slack_api: Api) -> None:
+    _incident, gate = open_gate(slack_api)
+    body = b"payload=%7B%22type%22%3A%22block_actions%22%7D\xff\xfe"
+    ts = str(int(time.time()))
+    digest = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+    response = slack_api.client.post("/slack/interactions", content=body, headers=headers)
+    assert response.status_code == 400
+    assert "not UTF-8" in response.json()["detail"]
+    forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+    refused = slack_api.client.post("/slack/interactions", content=body, headers=forged)
+    assert refused.status_code == 401
+    assert gate_row(slack_api, gate).status == "pending"
+
+
 def test_other_interactions_are_answered_and_ignored(slack_api: Api) -> None:
     _incident, gate = open_gate(slack_api)
     shortcut = form({"type": "shortcut", "user": COMMS_1, "callback_id": "x"})
@@ -393,7 +412,8 @@ def test_the_step_posts_buttons_a_click_decides_and_the_ask_shows_who(
         return next((m for m in messages if m.get("blocks")), None)
 
     message = wait_for(ask, "the ask on Slack")
-    assert message["text"].endswith("We are looking into the <delay>.")
+    # The fallback text is escaped too: Slack would read <...> as a link or a mention.
+    assert message["text"].endswith("We are looking into the &lt;delay&gt;.")
     section, actions = message["blocks"]
     assert section["text"]["text"].endswith("We are looking into the &lt;delay&gt;.")
     buttons = {b["action_id"]: b for b in actions["elements"]}

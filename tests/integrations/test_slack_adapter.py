@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from firebreak.ports import ChannelRef, IntegrationError
+from firebreak.ports import Ask, ChannelRef, IntegrationError
 from integrations.policy import RetryPolicy
 from integrations.sandbox import Sandbox
 from integrations.slack import SlackChat
@@ -127,3 +129,36 @@ def test_unreachable_slack_fails_fast_and_clearly() -> None:
         dead.post("general", "hi")
     assert caught.value.message == f"Slack at {url} is unreachable: connection refused"
     assert caught.value.retryable
+
+
+def test_text_is_escaped_so_a_title_never_pings_everyone(sb: Sandbox, chat: SlackChat) -> None:
+    room = chat.create_channel("crisis-44")
+    chat.post(room.id, "<!channel> Fire & smoke at <b>HQ</b>")
+    (post,) = [r for r in sb.requests("slack") if r.path == "/api/chat.postMessage"]
+    assert post.body["text"] == "&lt;!channel&gt; Fire &amp; smoke at &lt;b&gt;HQ&lt;/b&gt;"
+
+
+def test_an_ask_carries_one_button_per_decision_and_closing_it_removes_them(
+    sb: Sandbox, chat: SlackChat
+) -> None:
+    room = chat.create_channel("crisis-45")
+    asked = chat.ask(room.id, Ask("Approve <this>?", "approval", 7, "approve", 3))
+    chat.close_ask(asked.channel, asked.ts, "Approve <this>?", ":x: Rejected by ana")
+
+    post, update = [r for r in sb.requests("slack") if r.path.startswith("/api/chat.")]
+    section, actions = post.body["blocks"]
+    assert post.body["text"] == "Approve &lt;this&gt;?"
+    assert section == {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": "Approve &lt;this&gt;?"},
+    }
+    assert actions["block_id"] == "firebreak-gate-3"
+    assert [(b["action_id"], b["style"]) for b in actions["elements"]] == [
+        ("firebreak.gate.approve", "primary"),
+        ("firebreak.gate.reject", "danger"),
+    ]
+    assert {json.loads(b["value"])["gate"] for b in actions["elements"]} == {3}
+    assert "confirm" in actions["elements"][1]
+    assert update.path == "/api/chat.update" and update.body["ts"] == asked.ts
+    assert [b["type"] for b in update.body["blocks"]] == ["section", "context"]
+    assert update.body["text"] == "Approve &lt;this&gt;?\n\n:x: Rejected by ana"

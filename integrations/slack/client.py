@@ -1,4 +1,4 @@
-"""ChatPort over the Slack Web API (`slack_sdk.WebClient`).
+"""ChatPort over the Slack Web API (`slack_sdk.WebClient`); Block Kit comes from `blocks.py`.
 
 Errors come back as `IntegrationError("slack", ...)` naming the method and Slack's error code.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.error
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -22,12 +22,11 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import SlackResponse
-from slack_sdk.webhook import WebhookClient
 
-from firebreak.ports import ChannelRef, IntegrationError, MessageRef
+from firebreak.ports import Ask, ChannelRef, IntegrationError, MessageRef
 from integrations.policy import DEFAULT_POLICY, RetryPolicy
+from integrations.slack.blocks import ask_blocks, closed_ask_blocks, fallback_text
 
 SERVICE = "slack"
 DEFAULT_BASE_URL = "https://slack.com/api/"
@@ -39,12 +38,6 @@ _TRANSIENT = {
     "service_unavailable",
     "request_timeout",
 }
-
-# Slack's own rule: a request signed more than five minutes from now may be a replay.
-REPLAY_WINDOW_SECONDS = 5 * 60
-
-# Where Slack's response_url points; another host in a signed payload is not followed.
-RESPONSE_URL_BASE = "https://hooks.slack.com/"
 
 T = TypeVar("T")
 
@@ -132,20 +125,42 @@ class SlackChat:
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
     ) -> MessageRef:
+        return self._post(channel, text, blocks=blocks, thread_ts=thread_ts)
+
+    def ask(self, channel: str, ask: Ask) -> MessageRef:
+        return self._post(channel, ask.text, blocks=ask_blocks(ask))
+
+    def close_ask(self, channel: str, ts: str, asked_text: str, outcome: str) -> None:
+        text = f"{asked_text}\n\n{outcome}" if asked_text else outcome
+        self._update(channel, ts, text, blocks=closed_ask_blocks(asked_text, outcome))
+
+    def update(self, channel: str, ts: str, text: str) -> None:
+        self._update(channel, ts, text, blocks=None)
+
+    def _post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None,
+        thread_ts: str | None = None,
+    ) -> MessageRef:
         response = self._call(
             "chat.postMessage",
             lambda: self._client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+                channel=channel, text=fallback_text(text), blocks=blocks, thread_ts=thread_ts
             ),
         )
         return MessageRef(channel=response["channel"], ts=response["ts"])
 
-    def update(
-        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    def _update(
+        self, channel: str, ts: str, text: str, *, blocks: list[dict[str, Any]] | None
     ) -> None:
         self._call(
             "chat.update",
-            lambda: self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+            lambda: self._client.chat_update(
+                channel=channel, ts=ts, text=fallback_text(text), blocks=blocks
+            ),
         )
 
     def set_topic(self, channel_id: str, topic: str) -> None:
@@ -180,83 +195,17 @@ class SlackChat:
             reason = getattr(e, "reason", e)
             raise IntegrationError(
                 SERVICE,
-                f"Slack at {self.base_url} is unreachable: {_plain(reason)}",
+                f"Slack at {self.base_url} is unreachable: {plain_reason(reason)}",
                 retryable=True,
             ) from None
         except SlackClientError as e:
             raise IntegrationError(SERVICE, f"Slack {method} failed: {e}") from None
 
 
-def _plain(reason: object) -> str:
+def plain_reason(reason: object) -> str:
     """`[Errno 111] Connection refused` -> `connection refused`."""
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
     if isinstance(reason, TimeoutError):
         return "timed out"
     return str(reason) or type(reason).__name__
-
-
-def slack_request_problem(
-    secret: str, body: bytes, headers: Mapping[str, str], *, now: float | None = None
-) -> str | None:
-    """Why a request does not come from Slack, or None when its signature checks out.
-
-    `SignatureVerifier` is the authority on the HMAC; the checks before it name what is wrong
-    and keep inputs it would crash on (a non-numeric timestamp, a non-UTF-8 body) away from it.
-    """
-    if not secret.strip():
-        return "no signing secret is configured"
-    lowered = {name.lower(): value for name, value in headers.items()}
-    signature = lowered.get("x-slack-signature")
-    timestamp = lowered.get("x-slack-request-timestamp")
-    if not signature or not timestamp:
-        missing = [
-            name
-            for name, value in (
-                ("X-Slack-Signature", signature),
-                ("X-Slack-Request-Timestamp", timestamp),
-            )
-            if not value
-        ]
-        return f"missing header {' and '.join(missing)}"
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        return "X-Slack-Request-Timestamp is not a Unix time in seconds"
-    current = time.time() if now is None else now
-    if abs(current - sent_at) > REPLAY_WINDOW_SECONDS:
-        return "X-Slack-Request-Timestamp is more than 5 minutes away from now (a replay?)"
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the body is not UTF-8"
-    verifier = SignatureVerifier(secret)
-    if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
-        return "X-Slack-Signature does not match the body"
-    return None
-
-
-def verify_slack_request(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
-    """True when Slack signed this body with `secret` less than five minutes ago."""
-    return slack_request_problem(secret, body, headers) is None
-
-
-def reply_to_action(
-    response_url: str, text: str, *, allowed: tuple[str, ...] = (RESPONSE_URL_BASE,)
-) -> str | None:
-    """Show `text` to the person who clicked, through the interaction's `response_url`.
-
-    Slack does not display the HTTP answer to a button click; this is how a refusal reaches
-    them. Returns what went wrong (the caller logs it) or None; never raises.
-    """
-    if not any(response_url.startswith(base) for base in allowed):
-        return f"response_url {response_url[:80]!r} is not under {', '.join(allowed)}"
-    try:
-        response = WebhookClient(response_url, timeout=5).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
-    except (TimeoutError, urllib.error.URLError, OSError) as e:
-        return f"response_url unreachable: {_plain(getattr(e, 'reason', e))}"
-    if response.status_code != 200:
-        return f"response_url answered HTTP {response.status_code}: {response.body[:200]}"
-    return None
