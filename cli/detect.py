@@ -33,6 +33,18 @@ def _trigger(playbook: str | None) -> tuple[str, Any]:
     return loaded.name, loaded.trigger
 
 
+def _print(alerts: list[Any], as_json: bool) -> None:
+    for alert in alerts:
+        if as_json:
+            print(orjson.dumps(alert.summary()).decode())
+        else:
+            console.print(
+                f"{alert.at.isoformat()}  {alert.severity}  {alert.scope}  {alert.rule}: "
+                f"{alert.value:g} against {alert.baseline:.1f}",
+                highlight=False,
+            )
+
+
 def register(app: typer.Typer) -> None:
     """Add `firebreak detect` to `app`."""
 
@@ -48,42 +60,81 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Playbook name or file whose trigger to run (default: spike)."),
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="One JSON object per alert.")] = False,
+        batch: Annotated[
+            int,
+            typer.Option(
+                min=1, max=10_000, help="Signals per batch, as `replay --batch` (time-ordered)."
+            ),
+        ] = 1000,
+        time_column: Annotated[str | None, typer.Option(help="CSV: time column.")] = None,
+        text_column: Annotated[str | None, typer.Option(help="CSV: text column.")] = None,
+        author_column: Annotated[str | None, typer.Option(help="CSV: author.")] = None,
+        reach_column: Annotated[str | None, typer.Option(help="CSV: followers.")] = None,
+        id_column: Annotated[str | None, typer.Option(help="CSV: id in the source.")] = None,
+        brand_column: Annotated[str | None, typer.Option(help="CSV: brand.")] = None,
+        source: Annotated[str | None, typer.Option(help="Source name for every row.")] = None,
+        channel: Annotated[str | None, typer.Option(help="Volume: the queue/channel.")] = None,
     ) -> None:
-        """Print the alerts a trigger would raise on FILE; nothing is stored or sent."""
-        from firebreak.detection.engine import DetectionEngine
+        """Print the alerts a trigger would raise on FILE; nothing is stored or sent.
+
+        Signals go through ingestion's own steps (triage, de-duplication, time order per
+        batch), so a dry run alerts where `firebreak replay` of the same file would.
+        """
+        from firebreak.detection.dryrun import DryRun
         from firebreak.signals.parsing import FileFormatError, read_file
+        from firebreak.signals.schema import SignalIn
 
         if format is not None and format not in ("volume", "csv", "ndjson"):
             fail(f"--format {format!r} is not one of: volume, csv, ndjson")
+        if not file.is_file():
+            fail(f"{file}: no such file")
         name, trigger = _trigger(playbook)
-        engine = DetectionEngine({name: trigger})
+        columns = {
+            "created_at": time_column,
+            "text": text_column,
+            "author": author_column,
+            "author_reach": reach_column,
+            "source_id": id_column,
+            "brand": brand_column,
+        }
+        run = DryRun({name: trigger})
         rejected = 0
         previous = None
+        pending: list[SignalIn] = []
         try:
-            for row in read_file(file, format):  # type: ignore[arg-type]
+            rows = read_file(
+                file,
+                format,  # type: ignore[arg-type]
+                columns=columns,
+                source=source,
+                channel=channel,
+            )
+            for row in rows:
                 if row.signal is None:
                     rejected += 1
                     err_console.print(f"{file}:{row.line}: skipped: {row.reason}", highlight=False)
                     continue
-                signal = row.signal.model_dump()
-                if previous is not None and signal["created_at"] < previous:
+                created = row.signal.created_at
+                if previous is not None and created < previous:
                     err_console.print(
-                        f"{file}:{row.line}: earlier than the row before; counted where it falls",
+                        f"{file}:{row.line}: earlier than the row before; put in time order "
+                        "within its batch, as replay does",
                         highlight=False,
                     )
-                previous = signal["created_at"]
-                for alert in engine.observe(signal):
-                    if as_json:
-                        print(orjson.dumps(alert.summary()).decode())
-                    else:
-                        console.print(
-                            f"{alert.at.isoformat()}  {alert.severity}  {alert.rule}: "
-                            f"{alert.value:g} against {alert.baseline:.1f}",
-                            highlight=False,
-                        )
+                previous = created
+                pending.append(row.signal)
+                if len(pending) >= batch:
+                    _print(run.feed(pending), as_json)
+                    pending.clear()
+            _print(run.feed(pending), as_json)
         except FileFormatError as exc:
             fail(str(exc))
         except UnicodeDecodeError as exc:
             fail(f"{file}: not a text file ({exc.reason})")
         if rejected:
             err_console.print(f"{rejected} row(s) skipped (see above)", highlight=False)
+        if run.duplicates:
+            err_console.print(
+                f"{run.duplicates} duplicate(s) of an earlier (source, id) not counted",
+                highlight=False,
+            )

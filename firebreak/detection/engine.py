@@ -44,6 +44,8 @@ class Alert:
             "severity": self.severity,
             "value": round(self.value, 3),
             "baseline": round(self.baseline, 3),
+            "rule": self.rule,
+            "scope": self.scope,
         }
 
 

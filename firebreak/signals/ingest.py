@@ -311,8 +311,7 @@ class Ingestor:
     def _detect(self, rows: list[dict[str, Any]]) -> list[Any]:
         if self.detection is None or not rows:
             return []
-        ordered = sorted(rows, key=lambda r: r["created_at"])
-        return list(self.detection.feed(_detection_view(r) for r in ordered))
+        return list(self.detection.feed(detection_order(rows)))
 
     def _launch(self, incident_ids: list[int]) -> None:
         if self.on_incident_opened is None:
@@ -342,6 +341,13 @@ def _from_sqlite(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def detection_order(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A stored batch as detection sees it: in time order, times UTC-aware. `firebreak detect`
+    feeds its dry run through here too, so it alerts exactly where ingestion would."""
+    ordered = sorted(rows, key=lambda r: r["created_at"])
+    return (_detection_view(r) for r in ordered)
+
+
 def _detection_view(row: dict[str, Any]) -> dict[str, Any]:
     created = row["created_at"]
     if isinstance(created, datetime) and created.tzinfo is None:
@@ -352,6 +358,20 @@ def _detection_view(row: dict[str, Any]) -> dict[str, Any]:
 def _without_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop rows whose (source, source_id) is earlier in the batch or already stored."""
     seen: set[tuple[str, str]] = set()
+    unique = first_seen(rows, seen)
+    if not seen:
+        return unique
+    stored = _stored_keys(conn, seen)
+    if not stored:
+        return unique
+    return [
+        r for r in unique if r["source_id"] is None or (r["source"], r["source_id"]) not in stored
+    ]
+
+
+def first_seen(rows: list[dict[str, Any]], seen: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The rows whose (source, source_id) is not in `seen` (nor earlier in `rows`), adding their
+    keys to it; rows without a source id are always kept (nothing to de-duplicate them by)."""
     unique: list[dict[str, Any]] = []
     for row in rows:
         sid = row["source_id"]
@@ -362,14 +382,7 @@ def _without_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> list[di
         if key not in seen:
             seen.add(key)
             unique.append(row)
-    if not seen:
-        return unique
-    stored = _stored_keys(conn, seen)
-    if not stored:
-        return unique
-    return [
-        r for r in unique if r["source_id"] is None or (r["source"], r["source_id"]) not in stored
-    ]
+    return unique
 
 
 def _stored_keys(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:

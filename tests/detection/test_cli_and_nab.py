@@ -36,7 +36,7 @@ def test_detect_prints_one_json_object_per_alert(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     alerts = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(alerts) == 1
-    assert set(alerts[0]) == {"at", "severity", "value", "baseline"}
+    assert set(alerts[0]) == {"at", "severity", "value", "baseline", "rule", "scope"}
     at = datetime.fromisoformat(alerts[0]["at"])
     assert at.day == 12 and 13 <= at.hour < 17
     assert alerts[0]["value"] > 2 * alerts[0]["baseline"]
