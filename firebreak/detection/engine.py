@@ -16,10 +16,23 @@ from typing import Any
 from firebreak.detection.rules import LiveRule, live_rules
 from firebreak.detection.spec import Trigger, expression_source
 from firebreak.expressions import ExpressionError, compile_expression
+from firebreak.incidents import SEVERITIES
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SEVERITY = "sev2"
+# What a severity expression reads as `window` (see `Detector._alert`); validation checks
+# `window.<name>` against it.
+WINDOW_FIELDS = (
+    "count",
+    "reach",
+    "negative_share",
+    "value",
+    "baseline",
+    "factor",
+    "rule",
+    "within",
+)
 # A spike baseline's daily rhythm needs about a week of history to be relearned after a restart.
 REBUILD_SPIKE_DAYS = 7
 
@@ -161,6 +174,17 @@ class Detector:
             except ExpressionError as exc:
                 # An alert must not be lost to a severity typo; the default is used instead.
                 log.warning("playbook %s: severity expression failed: %s", self.playbook, exc)
+            if severity not in SEVERITIES:
+                # e.g. read from a signal field: validation cannot see it; an unknown severity
+                # would rank below sev4 and never page anyone.
+                log.warning(
+                    "playbook %s: severity expression gave %r, not one of %s: using %s",
+                    self.playbook,
+                    severity,
+                    ", ".join(SEVERITIES),
+                    DEFAULT_SEVERITY,
+                )
+                severity = DEFAULT_SEVERITY
         return Alert(
             at=datetime.fromtimestamp(timestamp, UTC),
             severity=severity,

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from firebreak.expressions import Duration, compile_expression
+from firebreak.incidents import SEVERITIES
 
 _OPEN, _CLOSE = "${{", "}}"
 
@@ -128,6 +129,12 @@ class Trigger(BaseModel):
         source = expression_source(value)
         if source is not None:
             _check_syntax(source)
+        elif value not in SEVERITIES:
+            # An unknown severity ranks below sev4: its incidents would never page anyone.
+            raise ValueError(
+                f"severity {value!r} is not one of {', '.join(SEVERITIES)} (sev1 is the gravest),"
+                " nor an expression written as ${{ ... }}"
+            )
         return value
 
     @model_validator(mode="after")

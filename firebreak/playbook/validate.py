@@ -16,6 +16,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ValidationError
 
+from firebreak.detection.checks import trigger_problems
 from firebreak.expressions import (
     OPEN,
     ExpressionError,
@@ -300,6 +301,7 @@ class _Checker:
     # -- semantic
 
     def semantic(self) -> None:
+        self._trigger()
         steps = self.data.get("steps")
         if not isinstance(steps, list):
             return
@@ -499,6 +501,22 @@ class _Checker:
             )
         if target == step_id:
             self.add(path, f"step {step_id!r} reads its own outputs", at=at)
+
+    def _trigger(self) -> None:
+        """Fields and severities the trigger's expressions name, against what detection has."""
+        for problem in trigger_problems(self.data.get("trigger")):
+            path: Path_ = ("trigger", problem.key)
+            at = None
+            if problem.offset is not None:
+                line, column = self.document.string_column(path, problem.offset)
+                # The loader may not keep a flow scalar's quoting style: skip its opening quote.
+                lines = self.document.text.splitlines()
+                if self.document.styles.get(path, "plain") == "plain" and line <= len(lines):
+                    first = self.document.locate(path)[1] - 1
+                    if lines[line - 1][first : first + 1] in ('"', "'"):
+                        column += 1
+                at = (line, column)
+            self.add(path, problem.message, problem.hint, at=at)
 
     def _expression_error(self, path: Path_, exc: ExpressionError) -> None:
         line, column = self.document.string_column(path, exc.column - 1)
