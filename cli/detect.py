@@ -33,16 +33,15 @@ def _trigger(playbook: str | None) -> tuple[str, Any]:
     return loaded.name, loaded.trigger
 
 
-def _print(alerts: list[Any], as_json: bool) -> None:
-    for alert in alerts:
-        if as_json:
-            print(orjson.dumps(alert.summary()).decode())
-        else:
-            console.print(
-                f"{alert.at.isoformat()}  {alert.severity}  {alert.scope}  {alert.rule}: "
-                f"{alert.value:g} against {alert.baseline:.1f}",
-                highlight=False,
-            )
+def _print(alert: Any, as_json: bool) -> None:
+    if as_json:
+        print(orjson.dumps(alert.summary()).decode())
+    else:
+        console.print(
+            f"{alert.at.isoformat()}  {alert.severity}  {alert.scope}  {alert.rule}: "
+            f"{alert.value:g} against {alert.baseline:.1f}",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -80,9 +79,8 @@ def register(app: typer.Typer) -> None:
         Signals go through ingestion's own steps (triage, de-duplication, time order per
         batch), so a dry run alerts where `firebreak replay` of the same file would.
         """
-        from firebreak.detection.dryrun import DryRun
-        from firebreak.signals.parsing import FileFormatError, read_file
-        from firebreak.signals.schema import SignalIn
+        from firebreak.detection.dryrun import DryRun, file_alerts
+        from firebreak.signals.parsing import FileFormatError
 
         if format is not None and format not in ("volume", "csv", "ndjson"):
             fail(f"--format {format!r} is not one of: volume, csv, ndjson")
@@ -99,34 +97,33 @@ def register(app: typer.Typer) -> None:
         }
         run = DryRun({name: trigger})
         rejected = 0
-        previous = None
-        pending: list[SignalIn] = []
+
+        def skipped(line: int, reason: str) -> None:
+            nonlocal rejected
+            rejected += 1
+            err_console.print(f"{file}:{line}: skipped: {reason}", highlight=False)
+
+        def disorder(line: int) -> None:
+            err_console.print(
+                f"{file}:{line}: earlier than the row before; put in time order "
+                "within its batch, as replay does",
+                highlight=False,
+            )
+
         try:
-            rows = read_file(
+            alerts = file_alerts(
                 file,
                 format,  # type: ignore[arg-type]
+                run,
+                batch=batch,
+                on_skip=skipped,
+                on_disorder=disorder,
                 columns=columns,
                 source=source,
                 channel=channel,
             )
-            for row in rows:
-                if row.signal is None:
-                    rejected += 1
-                    err_console.print(f"{file}:{row.line}: skipped: {row.reason}", highlight=False)
-                    continue
-                created = row.signal.created_at
-                if previous is not None and created < previous:
-                    err_console.print(
-                        f"{file}:{row.line}: earlier than the row before; put in time order "
-                        "within its batch, as replay does",
-                        highlight=False,
-                    )
-                previous = created
-                pending.append(row.signal)
-                if len(pending) >= batch:
-                    _print(run.feed(pending), as_json)
-                    pending.clear()
-            _print(run.feed(pending), as_json)
+            for alert in alerts:
+                _print(alert, as_json)
         except FileFormatError as exc:
             fail(str(exc))
         except UnicodeDecodeError as exc:

@@ -9,12 +9,14 @@ de-duplication by (source, source_id), and the same per-batch time ordering
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from firebreak.detection.engine import Alert, DetectionEngine
 from firebreak.detection.spec import Trigger
 from firebreak.signals.ingest import detection_order, first_seen
+from firebreak.signals.parsing import FileFormat, read_file
 from firebreak.signals.prepare import Preparer, TriagePort, default_triager
 from firebreak.signals.schema import SignalIn
 
@@ -43,3 +45,34 @@ class DryRun:
         if not fresh:
             return []
         return self.engine.feed(detection_order(fresh))
+
+
+def file_alerts(
+    path: Path,
+    fmt: FileFormat | None,
+    run: DryRun,
+    *,
+    batch: int = REPLAY_BATCH,
+    on_skip: Callable[[int, str], object] | None = None,
+    on_disorder: Callable[[int], object] | None = None,
+    **options: Any,
+) -> Iterator[Alert]:
+    """The alerts `run` raises on a file read as `firebreak replay` reads it (`options`: columns,
+    source, channel), in batches of `batch`. `on_skip(line, reason)` hears each invalid row,
+    `on_disorder(line)` each row earlier than the one before it. Raises `FileFormatError`."""
+    pending: list[SignalIn] = []
+    previous = None
+    for row in read_file(path, fmt, **options):
+        if row.signal is None:
+            if on_skip is not None:
+                on_skip(row.line, row.reason or "invalid")
+            continue
+        created = row.signal.created_at
+        if previous is not None and created < previous and on_disorder is not None:
+            on_disorder(row.line)
+        previous = created
+        pending.append(row.signal)
+        if len(pending) >= batch:
+            yield from run.feed(pending)
+            pending.clear()
+    yield from run.feed(pending)
