@@ -141,6 +141,8 @@ NEGATORS_EXTRA: frozenset[str] = frozenset({"pas", "jamais", "aucun", "aucune", 
 
 # A breached expectation: the heart of a complaint. weight ~ how sure the phrase makes us.
 COMPLAINT: dict[str, float] = {
+    "clueless": 1.0,
+    "incompetent": 1.0,
     "declined": 1.0,
     "expired": 0.8,
     "explain": 0.6,
@@ -244,6 +246,15 @@ COMPLAINT: dict[str, float] = {
     "cassé": 1.0,
 }
 COMPLAINT_PHRASES: dict[tuple[str, ...], float] = {
+    # contempt for competence, a threat to make it public, a rival who did better: complaints
+    # to brands with no failure named (docs/triage.md, issue 13)
+    ("know", "nothing", "about"): 1.2,
+    ("knows", "nothing", "about"): 1.2,
+    ("hear", "about", "this"): 1.2,
+    ("everyone", "will", "know"): 1.0,
+    ("your", "competitor"): 1.2,
+    ("your", "competitors"): 1.2,
+    ("your", "competition"): 1.2,
     ("nothing", "has", "arrived"): 1.2,
     ("nothing", "arrived"): 1.2,
     ("still", "nothing"): 1.0,
@@ -736,6 +747,8 @@ PRAISE_PHRASES: dict[tuple[str, ...], float] = {
 }
 # Markers that read positive words as their opposite.
 SARCASM_PHRASES: dict[tuple[str, ...], float] = {
+    ("good", "try"): 0.8,
+    ("nice", "try"): 0.8,
     ("thanks", "for", "nothing"): 1.0,
     ("thank", "you", "for", "nothing"): 1.0,
     ("what", "a", "surprise"): 1.0,

@@ -18,6 +18,8 @@ class TriageResult(NamedTuple):
     label: Label
     kind: Kind
     priority: float  # in [0, 1]
+    # what a complaint or venting post is about (see categories.py); None for the other kinds
+    category: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import math
 import re
+from typing import NamedTuple
 
 from firebreak.triage import lexicon as lx
+from firebreak.triage.categories import categorise
 from firebreak.triage.cues import BOOSTERS, NEGATORS, Cue, Phrases, build_phrases, build_single
 from firebreak.triage.history import AuthorHistory
+from firebreak.triage.model import LinearModel, probabilities, shipped_model
 from firebreak.triage.priority import priority
 from firebreak.triage.result import Kind, Label, TriageResult
 
@@ -25,6 +28,7 @@ _NO_CAPS: frozenset[str] = frozenset()
 _ARTICLES = frozenset({"an", "a", "one"})
 _NEGATOR, _BUT, _COUNT, _NEVER, _POLITE, _RESOLUTION, _TAG = 1, 2, 4, 8, 16, 32, 64
 _ASKING = lx.QUESTION_STARTERS | lx.INFO_STARTERS | {"where"}
+_NEGATIVE_KINDS = frozenset({"complaint", "venting"})
 _NEGATION_REACH = 3
 _NEGATION_SCALAR = -0.74  # VADER's value
 _BOOST = 0.293
@@ -37,31 +41,69 @@ _POSITIVE_AT = 0.2
 _NEGATIVE_AT = -0.2
 
 
+class Reading(NamedTuple):
+    """What one pass of the lexicon found in a post: its own verdict, the evidence behind it,
+    the tokens, and the cue features the learned model weighs (in `model.CUE_NAMES` order)."""
+
+    sentiment: float
+    complaint: float
+    venting: float
+    praise: float
+    sarcasm: float
+    question: bool
+    harm: bool
+    tokens: list[str]
+    cues: tuple[float, ...]
+
+
 class Triager:
     """Scores posts offline. Keeps a bounded memory of each author's negative posts, so it is
-    meant to be shared by one ingestion pipeline (not thread-safe)."""
+    meant to be shared by one ingestion pipeline (not thread-safe).
 
-    def __init__(self, *, max_authors: int = 100_000) -> None:
+    `model`: the learned model to combine with the lexicon (default: the one shipped in the
+    package, loaded once per process); `None` scores with the lexicon alone."""
+
+    def __init__(self, *, max_authors: int = 100_000, model: LinearModel | bool | None = True):
         self._entries = _build_entries(build_single(), build_phrases())
         self.history = AuthorHistory(max_authors)
+        self.model = shipped_model() if model is True else model or None
 
     def score(self, text: str, *, author: str | None = None, reach: int = 0) -> TriageResult:
-        sentiment, kind, harm = self._read(text)
-        label: Label = (
-            "positive"
-            if sentiment >= _POSITIVE_AT
-            else "negative"
-            if sentiment <= _NEGATIVE_AT
-            else "neutral"
-        )
+        reading = self._read(text)
+        label: Label
+        if self.model is not None:
+            logit = self.model.logit(reading.tokens, reading.cues)
+            negative, _, positive = probabilities(logit)
+            sentiment = positive - negative
+            if logit.real > 0.0 and logit.real >= logit.imag:
+                label = "negative"
+            elif logit.imag > 0.0:
+                label = "positive"
+            else:
+                label = "neutral"
+        else:
+            sentiment = reading.sentiment
+            label = (
+                "positive"
+                if sentiment >= _POSITIVE_AT
+                else "negative"
+                if sentiment <= _NEGATIVE_AT
+                else "neutral"
+            )
+        kind = _kind(label, reading)
         prior = 0
         if author:
             prior = self.history.prior(author)
             self.history.record(author, kind == "complaint" or kind == "venting")
-        urgency = priority(kind, sentiment, harm=harm, reach=reach, prior_negative=prior)
-        return TriageResult(round(sentiment, 4), label, kind, urgency)
+        urgency = priority(kind, sentiment, harm=reading.harm, reach=reach, prior_negative=prior)
+        category = categorise(reading.tokens) if kind in _NEGATIVE_KINDS else None
+        return TriageResult(round(sentiment, 4), label, kind, urgency, category)
 
-    def _read(self, text: str) -> tuple[float, Kind, bool]:
+    def read(self, text: str) -> Reading:
+        """The lexicon's pass alone (training uses it to compute the cue features)."""
+        return self._read(text)
+
+    def _read(self, text: str) -> Reading:
         lowered = _STRIP.sub(" ", text.replace("\u2019", "'")).lower()
         tokens = _TOKEN.findall(lowered)
         caps = _shouted_words(text) if _CAPS_WORD.search(text) else _NO_CAPS
@@ -190,7 +232,21 @@ class Triager:
         if caps and len(caps) >= 3 and total < 0:
             total -= 0.5  # shouting a grievance
         sentiment = total / math.sqrt(total * total + _NORMALISER)
-        return sentiment, _kind(sentiment, complaint, venting, praise, sarcasm, question), harm
+        cues = (
+            sentiment,
+            pos / 4.0,
+            neg / 4.0,
+            min(complaint, _COMPLAINT_CAP),
+            venting,
+            praise,
+            1.0 if sarcasm > 0 else 0.0,
+            1.0 if harm else 0.0,
+            1.0 if question else 0.0,
+            min(bangs, 4) / 4.0,
+            1.0 if resolved else 0.0,
+            1.0 if asks_info else 0.0,
+        )
+        return Reading(sentiment, complaint, venting, praise, sarcasm, question, harm, tokens, cues)
 
 
 def _waited(tokens: list[str], i: int, weight: float) -> float:
@@ -232,24 +288,18 @@ def _shouted_words(text: str) -> frozenset[str]:
     return frozenset(words + [f"#{word}" for word in words])
 
 
-def _kind(
-    sentiment: float,
-    complaint: float,
-    venting: float,
-    praise: float,
-    sarcasm: float,
-    question: bool,
-) -> Kind:
-    if sentiment >= _POSITIVE_AT:
-        if question and praise == 0 and complaint == 0:
+def _kind(label: Label, reading: Reading) -> Kind:
+    complaint, venting, praise = reading.complaint, reading.venting, reading.praise
+    if label == "positive":
+        if reading.question and praise == 0 and complaint == 0:
             return "question"
         return "praise"
-    if sentiment <= _NEGATIVE_AT:
+    if label == "negative":
         if complaint >= 1.0 and complaint >= venting:
             return "complaint"
-        if venting == 0 and (sarcasm > 0 or question or complaint > 0):
+        if venting == 0 and (reading.sarcasm > 0 or reading.question or complaint > 0):
             return "complaint"
         return "venting"
     if complaint >= 1.5:
         return "complaint"
-    return "question" if question else "other"
+    return "question" if reading.question else "other"

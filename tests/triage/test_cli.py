@@ -35,7 +35,7 @@ def test_csv_json_gives_one_object_per_row_in_order(tmp_path: Path) -> None:
         ("positive", "praise"),
         ("neutral", "question"),
     ]
-    assert list(rows[0]) == ["sentiment", "label", "kind", "priority"]
+    assert list(rows[0]) == ["sentiment", "label", "kind", "priority", "category"]
     assert all(-1 <= r["sentiment"] <= 1 and 0 <= r["priority"] <= 1 for r in rows)
 
 

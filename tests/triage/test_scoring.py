@@ -77,7 +77,13 @@ def test_outputs_stay_in_range_for_odd_input(triager: Triager) -> None:
 
 
 def test_result_serialises_in_the_documented_order(triager: Triager) -> None:
-    assert list(triager.score("fine").as_dict()) == ["sentiment", "label", "kind", "priority"]
+    assert list(triager.score("fine").as_dict()) == [
+        "sentiment",
+        "label",
+        "kind",
+        "priority",
+        "category",
+    ]
 
 
 def test_reach_raises_priority_log_scaled(triager: Triager) -> None:
