@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import SettingsDep
+from firebreak.principals import Principal
 from integrations.slack import slack_request_problem
 
 Role = Literal["lead", "comms", "reviewer", "admin", "ingest"]
@@ -27,19 +27,14 @@ RESPONDERS: tuple[Role, ...] = ("lead", "comms", "admin")
 _bearer = HTTPBearer(auto_error=False, description="A token from FIREBREAK_API_TOKENS")
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    name: str
-    roles: frozenset[str]
-
-
 def _principal_for(token: str, tokens: dict[str, list[str]]) -> Principal | None:
     supplied = token.encode()
     for known, roles in tokens.items():
         # Constant-time: response timing must not reveal how much of a token matched.
         if hmac.compare_digest(supplied, known.encode()):
             digest = hashlib.sha256(supplied).hexdigest()[:8]
-            return Principal(f"{'+'.join(sorted(roles)) or 'token'}#{digest}", frozenset(roles))
+            name = f"{'+'.join(sorted(roles)) or 'token'}#{digest}"
+            return Principal(name, frozenset(roles), token_id=digest)
     return None
 
 

@@ -1,8 +1,9 @@
 """Human gates: approvals and acknowledgements that a playbook step waits on.
 
 A gate is a row in the `gate` table. The flow opens it and polls it; people decide it through the
-API (later Slack buttons and the web pages). Deciding is first-come: a decided gate stays decided.
-An approval with `min_approvals: N` needs N different people; one rejection decides it.
+API or Slack buttons (later the web pages), all through `decide_as`, which holds the one rule of
+who may decide. Deciding is first-come: a decided gate stays decided. An approval with
+`min_approvals: N` needs N different people; one rejection decides it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from firebreak.incidents import append_event
+from firebreak.principals import Principal
 from firebreak.store.models import Gate, GateStatus, utcnow
 
 DECISIONS = {
@@ -24,8 +26,81 @@ DECISIONS = {
 ACCEPTS = {"approval": {"approve", "reject"}, "ack": {"acknowledge"}}
 
 
+# API roles that answer for any audience, per kind of gate: a `comms` token decides statements
+# (they are comms' words) and acknowledges; leads and admins acknowledge on anyone's behalf.
+STANDS_IN = {"approval": frozenset({"comms"}), "ack": frozenset({"lead", "comms", "admin"})}
+
+
 class GateError(ValueError):
     """A decision that cannot apply; the message says why."""
+
+
+class GateNotFound(GateError):
+    """No such gate (or not the one the caller meant)."""
+
+
+class NotAllowed(GateError):
+    """The principal may not decide this gate; the message says who may."""
+
+
+def refusal(principal: Principal, gate: Gate) -> str | None:
+    """Why `principal` may not decide `gate`, or None: the one rule, for every entry point.
+
+    A principal decides a gate when it is bound to the gate's audience (the role the playbook
+    asked), or holds an API role that stands in for any audience on that kind of gate.
+    """
+    if gate.audience is not None and gate.audience in principal.audiences:
+        return None
+    stand_in = STANDS_IN.get(gate.kind, frozenset())
+    if principal.roles & stand_in:
+        return None
+    tokens = f"an API token with role {' or '.join(sorted(stand_in))}"
+    if gate.audience is None:
+        return f"Step {gate.step_id!r} names no role: only {tokens} decides it."
+    return (
+        f"{principal.name} is not bound to role {gate.audience}: only role {gate.audience} "
+        f"(or {tokens}) decides step {gate.step_id!r}."
+    )
+
+
+def decide_as(
+    session: Session,
+    principal: Principal,
+    *,
+    incident_id: int,
+    step_id: str,
+    decision: str,
+    comment: str | None = None,
+    on_behalf_of: str | None = None,
+    gate_id: int | None = None,
+) -> Gate:
+    """Decide a gate as `principal`, if the rule lets them; the timeline names them.
+
+    `on_behalf_of` is a name the caller types (a shared token used by a named person); the
+    principal is still recorded beside it. `gate_id`, when given, must be the gate at that step
+    (a Slack button from another Firebreak, or from a gate since replaced, is refused).
+    """
+    gate = session.exec(
+        select(Gate).where(Gate.incident_id == incident_id, Gate.step_id == step_id)
+    ).first()
+    if gate is None or (gate_id is not None and gate.id != gate_id):
+        pending = ", ".join(g.step_id for g in pending_gates(session, incident_id)) or "none"
+        which = (
+            f"no gate {gate_id} at step {step_id!r}" if gate_id else f"no gate at step {step_id!r}"
+        )
+        raise GateNotFound(f"Incident {incident_id} has {which}; pending gates: {pending}.")
+    why = refusal(principal, gate)
+    if why is not None:
+        raise NotAllowed(why)
+    by = f"{on_behalf_of} ({principal.name})" if on_behalf_of else principal.name
+    return decide(
+        session,
+        incident_id=incident_id,
+        step_id=step_id,
+        decision=decision,
+        by=by[:128],
+        comment=comment,
+    )
 
 
 def open_gate(

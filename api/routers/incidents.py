@@ -137,32 +137,20 @@ def decide_gate(
     principal: Responder,
 ) -> GatePublic:
     _incident_or_404(session, incident_id)
-    gate = session.exec(
-        select(Gate).where(Gate.incident_id == incident_id, Gate.step_id == step_id)
-    ).first()
-    if gate is None:
-        pending = ", ".join(g.step_id for g in gates.pending_gates(session, incident_id))
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"Incident {incident_id} has no gate at step {step_id!r}; "
-            f"pending gates: {pending or 'none'}",
-        )
-    if gate.kind == "approval" and "comms" not in principal.roles:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"Step {step_id!r} is an approval: only role comms decides approvals; "
-            f"your token has: {', '.join(sorted(principal.roles))}",
-        )
-    who = f"{body.by} ({principal.name})" if body.by else principal.name
     try:
-        decided = gates.decide(
+        decided = gates.decide_as(
             session,
+            principal,
             incident_id=incident_id,
             step_id=step_id,
             decision=body.decision,
-            by=who[:128],
             comment=body.comment,
+            on_behalf_of=body.by,
         )
+    except gates.GateNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except gates.NotAllowed as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     except gates.GateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     session.commit()

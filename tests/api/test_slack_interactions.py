@@ -177,7 +177,10 @@ def test_stale_timestamp_is_refused_as_a_replay(slack_api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("user", "why"),
-    [(STRANGER, "<@U0NOBODY> is not bound to role comms"), (LEAD, "<@U0LEAD01> is not bound")],
+    [
+        (STRANGER, "eve (slack:U0NOBODY) is not bound to role comms"),
+        (LEAD, "lee (slack:U0LEAD01) is not bound"),
+    ],
 )
 def test_a_user_not_bound_to_the_gates_role_is_refused(
     slack_api: Api, user: dict[str, str], why: str
@@ -430,7 +433,10 @@ def test_the_step_posts_buttons_a_click_decides_and_the_ask_shows_who(
     assert clicked.json()["text"] == f"You approved step approve of incident {incident.id}."
     # Slack shows the clicker what comes through response_url, not the HTTP answer.
     told = [(r["response_type"], r["text"]) for r in sandboxed.state("slack")["responses"]]
-    assert told[0][0] == "ephemeral" and "<@U0NOBODY> is not bound to role comms" in told[0][1]
+    assert (
+        told[0][0] == "ephemeral"
+        and "eve (slack:U0NOBODY) is not bound to role comms" in told[0][1]
+    )
     assert told[1] == ("ephemeral", f"You approved step approve of incident {incident.id}.")
 
     run.join(timeout=30)
