@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.background import BackgroundTask
 
 from api.auth import SlackSigned
 from api.deps import SettingsDep, get_engine
@@ -144,11 +145,14 @@ async def slack_interactions(
     if problem is not None:
         raise _bad(problem)
     decide = partial(_decide, engine, settings)
-    answer = await dispatch(_bolt_for(settings), request, body, decide)
+    answer, after = await dispatch(_bolt_for(settings), request, body, decide)
     if answer.status_code == status.HTTP_404_NOT_FOUND:  # no listener: not one of our buttons
         return _reply("Firebreak only handles its gate buttons; nothing was done.")
     if answer.status_code >= 400:
         raise HTTPException(answer.status_code, _detail(bytes(answer.body)))
+    if after is not None:
+        # After the answer: Slack wants one within 3 seconds, and shows the person only this.
+        answer.background = BackgroundTask(after)
     return answer
 
 

@@ -36,6 +36,7 @@ from integrations.slack.respond import reply_to_action
 log = logging.getLogger("firebreak.slack")
 
 DECIDE = "firebreak_decide"  # Bolt context key: the per-request `Decide`
+REPLY = "firebreak_reply"  # Bolt context key: (response_url, text) to tell the clicker after
 DECISIONS = ("approve", "reject", "acknowledge")
 GATE_BUTTON = re.compile("^" + re.escape(ACTION_PREFIX))
 
@@ -135,8 +136,10 @@ def build_app(
         signing_secret=signing_secret,
         authorize=authorize,
         token_verification_enabled=False,
-        # Bolt answers first and runs the rest of a listener after: Slack wants 3 seconds.
-        process_before_response=False,
+        # The listener runs to its end before the answer: Bolt's other mode answers "no
+        # listener" when a slow database makes the ack miss its 3 s, though the click counts.
+        # What must come after the answer (the response_url message) is returned to the caller.
+        process_before_response=True,
         # Nothing here reacts to messages; the self-events check would need the bot's user id.
         ignoring_self_events_enabled=False,
     )
@@ -150,9 +153,7 @@ def build_app(
         # Slack does not display the answer to a button click; the response_url does.
         response_url = body.get("response_url")
         if isinstance(response_url, str) and response_url:
-            problem = reply_to_action(response_url, text, allowed=response_bases)
-            if problem is not None:
-                log.warning("Slack click answered, but the person was not told: %s", problem)
+            context[REPLY] = (response_url, text, response_bases)
 
     @app.error
     def failed(error: Exception) -> BoltResponse:
@@ -176,8 +177,23 @@ def app_for(signing_secret: str, bot_token: str | None, response_bases: tuple[st
     return build_app(signing_secret, bot_token=bot_token, response_bases=response_bases)
 
 
-async def dispatch(app: App, request: Request, body: bytes, decide: Decide) -> Response:
-    """Hand a request (its body already read) to Bolt, with `decide` for the gate buttons."""
+async def dispatch(
+    app: App, request: Request, body: bytes, decide: Decide
+) -> tuple[Response, Callable[[], None] | None]:
+    """Hand a request (its body already read) to Bolt, with `decide` for the gate buttons.
+
+    Returns the answer, and what to do once it is sent (tell the person who clicked), if any.
+    """
     bolt_request = to_bolt_request(request, body, {DECIDE: decide})
     answer = await run_in_threadpool(app.dispatch, bolt_request)
-    return to_starlette_response(answer)
+    reply = bolt_request.context.get(REPLY)
+    after = None
+    if reply is not None:
+        response_url, text, allowed = reply
+
+        def after() -> None:
+            problem = reply_to_action(response_url, text, allowed=allowed)
+            if problem is not None:
+                log.warning("Slack click answered, but the person was not told: %s", problem)
+
+    return to_starlette_response(answer), after
