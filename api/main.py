@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from api import openapi
 from api.deps import Launcher
 from api.launching import default_launcher
+from api.middleware import BodyLimit, CatchAll
 from api.routers import health, incidents, signals, slack
 from firebreak.settings import Settings, get_settings
 from firebreak.signals.ingest import Ingestor, build_detection, load_triggers
@@ -56,8 +57,11 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     app.include_router(signals.router)
     app.include_router(incidents.router)
     app.include_router(slack.router)
-    _document_signal_schema(app)
+    openapi.install(app, extra_schemas={"SignalIn": SignalIn})  # signals are read raw, for speed
     _install_error_handlers(app)
+    # Outermost last: a 500 never resets the connection, and no body passes the limit.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(CatchAll)
     return app
 
 
@@ -76,41 +80,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
+        items = []
         for err in exc.errors():
-            where = "/".join(str(p) for p in err.get("loc", ()))
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "; ".join(problems) or "Invalid request"}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The traceback goes to the server log under an id; the client gets the id only.
-        error_id = uuid.uuid4().hex[:12]
-        log.error(
-            "Unhandled error %s on %s %s",
-            error_id,
-            request.method,
-            request.url.path,
-            exc_info=exc,
-        )
+            loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            problems.append(f"{'/'.join(str(p) for p in loc)}: {msg}")
+            items.append({"loc": loc, "msg": msg, "type": str(err.get("type", "invalid"))})
         return JSONResponse(
-            {"detail": f"Internal server error (reference {error_id}); see the server log"},
-            status_code=500,
+            {"detail": "; ".join(problems) or "Invalid request", "errors": items},
+            status_code=422,
         )
-
-
-def _document_signal_schema(app: FastAPI) -> None:
-    """Put `SignalIn` in the OpenAPI components: the signals body is read raw for speed."""
-    original = app.openapi
-
-    def openapi() -> dict:  # type: ignore[type-arg]
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["SignalIn"] = SignalIn.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,13 +2,59 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict
+import orjson
+from pydantic import AfterValidator, ConfigDict
 from sqlmodel import Field, SQLModel
 
 Severity = Literal["sev1", "sev2", "sev3", "sev4"]
+
+MAX_INPUTS_BYTES = 64 * 1024  # a playbook's inputs are a few names and numbers
+_INT64 = 2**63 - 1
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store U+0000 in text: say so here rather than fail at the insert.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _check_json_value(value: Any, where: str) -> None:
+    """Inputs are stored as JSON and read by other systems: 64-bit integers, finite numbers."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if not -_INT64 - 1 <= value <= _INT64:
+            raise ValueError(f"{where}: integer out of range (at most 64 bits)")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: must be a finite number")
+    elif isinstance(value, str):
+        _no_nul(value)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json_value(item, f"{where}/{index}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_value(key, where)
+            _check_json_value(item, f"{where}/{key}")
+
+
+def _checked_inputs(value: dict[str, Any]) -> dict[str, Any]:
+    for key, item in value.items():
+        _check_json_value(key, "inputs")
+        _check_json_value(item, f"inputs/{key}")
+    size = len(orjson.dumps(value))
+    if size > MAX_INPUTS_BYTES:
+        raise ValueError(f"inputs are {size} bytes as JSON; at most {MAX_INPUTS_BYTES}")
+    return value
 
 
 class IngestRejection(SQLModel):
@@ -84,13 +130,17 @@ class TimelinePublic(SQLModel):
 class IncidentDeclare(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
-    playbook: str = Field(min_length=1, max_length=128, description="A playbook's name")
-    title: str | None = Field(default=None, max_length=500)
+    playbook: Text = Field(min_length=1, max_length=128, description="A playbook's name")
+    title: Text | None = Field(default=None, max_length=500)
     severity: Severity = "sev2"
-    scope: str | None = Field(
+    scope: Text | None = Field(
         default=None, max_length=256, description="Brand or topic; default: the playbook name"
     )
-    inputs: dict[str, Any] = Field(default_factory=dict)
+    inputs: Annotated[dict[str, Any], AfterValidator(_checked_inputs)] = Field(
+        default_factory=dict,
+        description=f"The playbook's inputs; integers of at most 64 bits, {MAX_INPUTS_BYTES} "
+        "bytes in all",
+    )
 
 
 class DeclareResponse(SQLModel):
@@ -102,7 +152,27 @@ class GateDecision(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     decision: Literal["approve", "reject", "acknowledge"]
-    comment: str | None = Field(default=None, max_length=2000)
-    by: str | None = Field(
+    comment: Text | None = Field(default=None, max_length=2000)
+    by: Text | None = Field(
         default=None, max_length=64, description="Who decides (recorded with the token's roles)"
+    )
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class ErrorItem(SQLModel):
+    loc: list[str | int] = Field(
+        description="Where: e.g. ['body', 'title'] or ['path', 'incident_id']"
+    )
+    msg: str = Field(description="What is wrong there")
+    type: str = Field(description="A stable error kind, e.g. 'less_than_equal', 'missing'")
+
+
+class ErrorBody(SQLModel):
+    """Every error response of the API (4xx and 5xx) has this shape."""
+
+    detail: str = Field(description="One sentence for a person: what is wrong, where, what to do")
+    errors: list[ErrorItem] | None = Field(
+        default=None, description="For a 422 on the request's fields: one entry per problem"
     )

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from api.deps import SessionDep
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Health(SQLModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "The database cannot be reached"}},
+)
 def healthz(session: SessionDep) -> JSONResponse:
     try:
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlmodel import Session, select
 
 from api.auth import RESPONDERS, Principal, require_roles
 from api.deps import LauncherDep, SessionDep, SettingsDep
+from api.openapi import errors
 from api.schemas import (
     DeclareResponse,
     GateDecision,
@@ -32,6 +34,10 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 Reader = Annotated[Principal, require_roles("lead", "comms", "reviewer", "admin")]
 Lead = Annotated[Principal, require_roles("lead", "admin")]
 Responder = Annotated[Principal, require_roles(*RESPONDERS)]
+
+# Ids are 32-bit integers in the store (PostgreSQL INTEGER): a larger one is a 422, not a 500.
+IncidentId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="An incident's id")]
+StepId = Annotated[str, PathParam(min_length=1, max_length=128, description="The gate's step id")]
 
 
 def _incident_or_404(session: Session, incident_id: int) -> Incident:
@@ -55,8 +61,8 @@ def list_incidents(
     return [_public(i) for i in incidents.list_incidents(session, status=status_, limit=limit)]
 
 
-@router.get("/{incident_id}", response_model=IncidentDetail)
-def get_incident(incident_id: int, session: SessionDep, _: Reader) -> IncidentDetail:
+@router.get("/{incident_id}", response_model=IncidentDetail, responses=errors(404))
+def get_incident(incident_id: IncidentId, session: SessionDep, _: Reader) -> IncidentDetail:
     incident = _incident_or_404(session, incident_id)
     gate_rows = session.exec(select(Gate).where(Gate.incident_id == incident_id)).all()
     return IncidentDetail(
@@ -72,10 +78,10 @@ def get_incident(incident_id: int, session: SessionDep, _: Reader) -> IncidentDe
 @router.get(
     "/{incident_id}/timeline",
     response_model=TimelinePublic,
-    responses={200: {"content": {"text/markdown": {}}}},
+    responses={200: {"content": {"text/markdown": {}}}, **errors(404)},
 )
 def get_timeline(
-    incident_id: int,
+    incident_id: IncidentId,
     session: SessionDep,
     _: Reader,
     format: Annotated[str, Query(pattern="^(json|md)$", description="json or md")] = "json",
@@ -128,10 +134,12 @@ async def declare_incident(
     )
 
 
-@router.post("/{incident_id}/gates/{step_id}", response_model=GatePublic)
+@router.post(
+    "/{incident_id}/gates/{step_id}", response_model=GatePublic, responses=errors(404, 409)
+)
 def decide_gate(
-    incident_id: int,
-    step_id: str,
+    incident_id: IncidentId,
+    step_id: StepId,
     body: GateDecision,
     session: SessionDep,
     principal: Responder,

@@ -11,12 +11,12 @@ from fastapi.responses import Response
 
 from api.auth import require_roles
 from api.deps import IngestorDep
-from api.schemas import IngestResponse
+from api.openapi import DESCRIPTIONS, ERROR_REF, errors
+from api.schemas import ErrorBody, IngestResponse
 from firebreak.signals.parsing import MAX_BATCH, BodyError
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
 _SIGNAL_SCHEMA = {"$ref": "#/components/schemas/SignalIn"}
 
 
@@ -30,7 +30,30 @@ _SIGNAL_SCHEMA = {"$ref": "#/components/schemas/SignalIn"}
         f"{MAX_BATCH} signals. 200 when every item is accepted or a duplicate, 207 when some "
         "are rejected (each with its index and reason; the others are stored), 422 when all are."
     ),
-    responses={207: {"model": IngestResponse}, 413: {}, 422: {}},
+    responses={
+        207: {"model": IngestResponse, "description": "Some items rejected, the others stored"},
+        **errors(400),
+        413: {
+            "model": ErrorBody,
+            "description": f"The body is over 64 MiB or has more than {MAX_BATCH} items",
+        },
+        422: {
+            "description": (
+                "Every item rejected (the ingest report, each with its index and reason), "
+                f"or the body is not an array of objects. {DESCRIPTIONS[422]}"
+            ),
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/IngestResponse"},
+                            {"$ref": ERROR_REF},
+                        ]
+                    }
+                }
+            },
+        },
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -42,10 +65,7 @@ _SIGNAL_SCHEMA = {"$ref": "#/components/schemas/SignalIn"}
     },
 )
 async def post_signals(request: Request, ingestor: IngestorDep) -> Response:
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"The body is over {MAX_BODY_BYTES // 2**20} MiB: split it")
-    body = await request.body()
+    body = await request.body()  # at most the app's body limit (api.middleware.BodyLimit)
     began = time.perf_counter()
     try:
         result = await run_in_threadpool(
