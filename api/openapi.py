@@ -4,7 +4,7 @@ Routers declare the statuses only they know (404, 409, 400...) with `errors(...)
 derived here once for every route from what the route is made of:
 - a bearer-token dependency: 401; a role check: 403;
 - any validated path, query or body parameter: 422 (FastAPI's own 422 schema is replaced:
-  our handler answers `ErrorBody`, not FastAPI's list);
+  our handler answers `ErrorBody`, not FastAPI's list); a JSON body: 400 when it is not JSON;
 - every route: 413 (the body limit is middleware, for all requests) and 500 (the catch-all).
 Every error status without a schema of its own gets `ErrorBody`.
 """
@@ -57,7 +57,23 @@ def _validates(dependant: Dependant) -> bool:
     return any(_validates(sub) for sub in dependant.dependencies)
 
 
-def route_error_statuses(route: APIRoute) -> set[int]:
+def api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every API route with its effective path and dependencies, wherever it was included.
+
+    FastAPI 0.150 keeps included routers as nodes (`app.routes` no longer lists the routes);
+    `iter_route_contexts` gives the route as it is served (what OpenAPI generation walks too).
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI: the routes are flat
+        yield from (route for route in app.routes if isinstance(route, APIRoute))
+        return
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
+
+
+def route_error_statuses(route: Any) -> set[int]:
     """The error statuses a route can answer, from its dependencies and parameters."""
     from api import auth  # late: auth imports the settings dependency, which imports nothing here
 
@@ -71,6 +87,8 @@ def route_error_statuses(route: APIRoute) -> set[int]:
             statuses |= {401, 503}
     if _validates(route.dependant):
         statuses.add(422)
+    if route.dependant.body_params:
+        statuses.add(400)  # FastAPI's own answer to a body that is not JSON (or not UTF-8)
     return statuses
 
 
@@ -78,15 +96,17 @@ def install(app: FastAPI, extra_schemas: dict[str, type[BaseModel]] | None = Non
     """Generate the document once, then complete every operation's error responses."""
     original = app.openapi
 
+    completed: list[int] = []  # the id of the last document completed here
+
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
+        schema = original()  # FastAPI caches it until the routes change
+        if completed and completed[-1] == id(schema):
+            return schema
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, model in {"ErrorBody": ErrorBody, **(extra_schemas or {})}.items():
             _add_component(components, name, model)
-        for route in app.routes:
-            if isinstance(route, APIRoute) and route.include_in_schema:
+        for route in api_routes(app):
+            if route.include_in_schema:
                 for method in route.methods:
                     operation = schema["paths"][route.path_format].get(method.lower())
                     if operation is not None:
@@ -95,7 +115,7 @@ def install(app: FastAPI, extra_schemas: dict[str, type[BaseModel]] | None = Non
             # FastAPI's 422 model, replaced above by what the handler really sends.
             components.pop("HTTPValidationError", None)
             components.pop("ValidationError", None)
-        app.openapi_schema = schema
+        completed.append(id(schema))
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -125,3 +145,4 @@ def _complete(operation: dict[str, Any], statuses: set[int]) -> None:
             "Validation Error",
         ):
             response["description"] = DESCRIPTIONS[int(code)]
+    operation["responses"] = dict(sorted(responses.items()))

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from firebreak.signals.schema import SignalIn, signal_adapter
 
@@ -25,6 +25,16 @@ MAX_BATCH = 10_000
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "text/jsonl")
 
 FileFormat = Literal["ndjson", "csv", "volume"]
+
+
+def _loads(data: bytes) -> Any:
+    """JSON to Python objects; a syntax error is a ValueError.
+
+    Not orjson here: it turns an integer over 64 bits into a float, so 2**70 followers would
+    be misreported and a numeric tweet id silently rounded. pydantic-core keeps integers exact,
+    and reads NaN/Infinity, which the model then rejects for that item alone.
+    """
+    return from_json(data)
 
 
 class BodyError(ValueError):
@@ -112,8 +122,8 @@ def parse_body(
         _check_size(len(signals), max_items)
         return ParsedBatch(signals=list(enumerate(signals)))
     try:
-        items = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        items = _loads(body)
+    except ValueError as exc:
         raise BodyError(f"The body is not valid JSON: {exc}") from None
     if isinstance(items, dict):
         items = [items]
@@ -145,8 +155,8 @@ def _parse_ndjson(body: bytes, max_items: int) -> ParsedBatch:
     parsed_any = False
     for index, line in enumerate(lines):
         try:
-            item = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            item = _loads(line)
+        except ValueError as exc:
             batch.rejected.append(Rejection(index, f"/{index}: not valid JSON: {exc}"))
             continue
         parsed_any = True
@@ -154,8 +164,8 @@ def _parse_ndjson(body: bytes, max_items: int) -> ParsedBatch:
     if not parsed_any:
         # A single pretty-printed object spans lines: try the body as one JSON document.
         try:
-            whole = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            whole = _loads(body)
+        except ValueError:
             whole = None
         if isinstance(whole, dict):
             batch = ParsedBatch()
@@ -188,8 +198,8 @@ def read_ndjson(path: Path) -> Iterator[Row]:
             if not raw.strip():
                 continue
             try:
-                item = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
+                item = _loads(raw)
+            except ValueError as exc:
                 yield Row(line_no, reason=f"not valid JSON: {exc}")
                 continue
             yield _row(line_no, item)
