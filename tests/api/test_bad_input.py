@@ -120,3 +120,36 @@ def test_declare_with_nul_in_title_is_422_naming_it(api: Api) -> None:
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "title"]
+
+
+@pytest.mark.postgres
+def test_the_largest_admitted_values_are_stored_on_postgres(pg_engine: Any) -> None:
+    """The bounds are what PostgreSQL's columns hold: the extremes are stored, past them refused."""
+    from firebreak.detection.engine import DetectionEngine
+    from firebreak.signals.ingest import Ingestor
+    from tests.signals.helpers import storm_trigger
+
+    ingestor = Ingestor(pg_engine, DetectionEngine({"storm": storm_trigger()}), lambda _: None)
+    extremes = {
+        "source": "s" * 64,
+        "source_id": "é" * 128,
+        "channel": "c" * 128,
+        "author": "a" * 256,
+        "author_reach": 2**31 - 1,
+        "language": "l" * 16,
+        "brand": "b" * 128,
+        "topic": "t" * 128,
+        "url": "u" * 2048,
+        "text": "bad" * 6000,
+        "value": 1e12,
+        "interval_seconds": 2**31 - 1,
+    }
+    items = [
+        {**extremes, "created_at": "2199-12-31T23:59:59.999999Z"},
+        {**extremes, "source_id": "earliest", "created_at": "1970-01-01T00:00:00Z"},
+        {**extremes, "source_id": "over", "author_reach": 2**31},
+        {**extremes, "source_id": "nul", "text": "a\u0000b"},
+    ]
+    result = ingestor.ingest_body(json.dumps(items).encode(), "application/json")
+    assert result.accepted == 2
+    assert [r["index"] for r in result.rejected] == [2, 3]
