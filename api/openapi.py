@@ -33,6 +33,7 @@ DESCRIPTIONS: dict[int, str] = {
     413: "The request body is over the limit (64 MiB; counted while streaming)",
     422: "A field is invalid or out of range: `errors` lists each one with its location",
     500: "An unexpected error; the traceback is in the server log under the given reference",
+    502: "A service behind Firebreak (Slack, Jira, PagerDuty) failed; `detail` names it",
     503: "A dependency of the service is unavailable or not configured",
 }
 
