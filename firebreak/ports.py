@@ -20,6 +20,11 @@ class IntegrationError(Exception):
         self.retryable = retryable
 
 
+class ServiceNotConfigured(IntegrationError):
+    """A step needs a service this installation has not configured. Retrying cannot help, and it
+    fails only the steps that need the service: the rest of the playbook runs."""
+
+
 @dataclass(frozen=True)
 class ChannelRef:
     id: str
@@ -102,6 +107,10 @@ class ChatPort(Protocol):
 
 
 class TrackerPort(Protocol):
+    # How tasks name their assignee: "account_id" (Jira Cloud) or "username" (Jira Data Center);
+    # `firebreak.roles.RoleBindings.jira_assignee` picks the matching binding.
+    assigns_by: str
+
     def create_epic(
         self, summary: str, description: str = "", *, labels: list[str] | None = None
     ) -> IssueRef: ...

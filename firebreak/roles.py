@@ -8,15 +8,21 @@ context and timeline entry.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 DEFAULT_ROLES_FILE = Path(__file__).resolve().parent.parent / "playbooks" / "roles.sandbox.yaml"
+
+# How a Jira flavour names the person a task is assigned to (`TrackerPort.assigns_by`): Jira Cloud
+# only by account id (it ignores `name` since the GDPR changes), Data Center by username.
+ASSIGNEE_FIELDS = {"account_id": "jira_account_id", "username": "jira_assignee"}
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_-]{0,127}$")
 
 
 class RoleError(ValueError):
@@ -29,10 +35,26 @@ class RoleBinding(BaseModel):
     description: str = ""
     slack_users: list[str] = Field(default_factory=list, description="Slack user ids to invite")
     slack_channel: str | None = Field(default=None, description="Channel the role reads")
-    jira_assignee: str | None = Field(default=None, description="Jira account for its tasks")
+    jira_assignee: str | None = Field(
+        default=None, description="Jira Data Center username its tasks are assigned to"
+    )
+    jira_account_id: str | None = Field(
+        default=None, description="Jira Cloud account id its tasks are assigned to"
+    )
     pagerduty_routing_key: SecretStr | None = Field(
         default=None, description="Events API v2 routing key of the role's PagerDuty service"
     )
+
+    @field_validator("jira_account_id")
+    @classmethod
+    def _account_id(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not an Atlassian account id (like 5b10a2844c20165700ede21g or "
+                "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077, the end of the person's profile "
+                "URL), not an email or a username"
+            )
+        return value
 
     def public(self) -> dict[str, Any]:
         """What expressions and templates may read: everything but the secret."""
@@ -41,6 +63,7 @@ class RoleBinding(BaseModel):
             "slack_users": list(self.slack_users),
             "slack_channel": self.slack_channel,
             "jira_assignee": self.jira_assignee,
+            "jira_account_id": self.jira_account_id,
             "pageable": self.pagerduty_routing_key is not None,
         }
 
@@ -107,6 +130,25 @@ class RoleBindings:
         if not channel:
             raise RoleError(f"role '{name}' has no slack_channel in {self.source}")
         return channel
+
+    def jira_assignee(self, name: str, *, by: str) -> str | None:
+        """Who the role's Jira tasks go to, as the tracker names people (`by`: account_id or
+        username); None when the role assigns nobody. A role bound only for the other flavour
+        is an error naming the field to add, not a task silently left unassigned."""
+        binding = self.get(name)
+        wanted = ASSIGNEE_FIELDS[by]
+        value = getattr(binding, wanted)
+        if value:
+            return str(value)
+        other = next(f for f in ASSIGNEE_FIELDS.values() if f != wanted)
+        if getattr(binding, other):
+            flavour = "Jira Cloud" if by == "account_id" else "Jira Data Center"
+            noun = "account id" if by == "account_id" else "username"
+            raise RoleError(
+                f"{flavour} assigns tasks by {noun}, and role '{name}' has only {other} in "
+                f"{self.source}: add roles.{name}.{wanted}"
+            )
+        return None
 
     def routing_key(self, name: str) -> str | None:
         key = self.get(name).pagerduty_routing_key

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,11 +46,19 @@ class Settings(BaseSettings):
     slack_base_url: str | None = None
     slack_signing_secret: SecretStr | None = None
 
-    # Jira.
+    # Jira. Cloud: `jira_user` is the account's email and `jira_token` an API token (Basic auth);
+    # Data Center: `jira_token` is a personal access token (Bearer auth) and `jira_user` unused.
+    jira_flavour: Literal["cloud", "datacenter"] = Field(
+        default="cloud", description="cloud (*.atlassian.net) or datacenter (self-hosted)"
+    )
     jira_url: str | None = None
     jira_user: str | None = None
     jira_token: SecretStr | None = None
     jira_project: str = "CRISIS"
+    # Data Center only: the custom fields holding an epic's tasks and an epic's name; found from
+    # `GET /rest/api/2/field` when unset (schema custom types gh-epic-link and gh-epic-label).
+    jira_epic_link_field: str | None = Field(default=None, pattern=r"^customfield_\d+$")
+    jira_epic_name_field: str | None = Field(default=None, pattern=r"^customfield_\d+$")
 
     # PagerDuty Events API v2.
     pagerduty_routing_key: SecretStr | None = None

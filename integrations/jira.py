@@ -1,7 +1,19 @@
-"""TrackerPort over Jira REST v2 (`jira.JIRA`).
+"""TrackerPort over Jira REST v2 (`jira.JIRA`), for Jira Cloud and Jira Data Center.
 
 Issues are created with ids (project, issue type) looked up once, and `prefetch=False`, so each
-issue is a single `POST /rest/api/2/issue`. Tasks hang under their epic through `parent`.
+issue is a single `POST /rest/api/2/issue`. The two flavours differ where it matters:
+
+- auth: Cloud takes the account's email and an API token (Basic); Data Center a personal access
+  token, which it accepts only as `Authorization: Bearer`;
+- epics: Cloud hangs a task under its epic through `parent`; Data Center refuses `parent` on a
+  Task and wants the Epic Link custom field, and an Epic Name on every epic (both custom fields
+  found once from `GET /rest/api/2/field` by their schema type, or configured);
+- people: Cloud assigns by `accountId` (it ignores `name`), Data Center by username;
+- search: Cloud removed `GET /rest/api/2/search`; the client uses `/search/jql` once told it
+  talks to Cloud (we skip the server-info call that would tell it).
+
+Both refuse a summary over 255 characters: a longer one is shortened with an ellipsis and given
+whole at the top of the description.
 """
 
 from __future__ import annotations
@@ -9,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import requests
 from jira import JIRA, JIRAError
@@ -23,6 +35,12 @@ logging.getLogger("jira.resilientsession").setLevel(logging.ERROR)
 
 SERVICE = "jira"
 T = TypeVar("T")
+JiraFlavour = Literal["cloud", "datacenter"]
+FLAVOURS: tuple[JiraFlavour, ...] = ("cloud", "datacenter")
+# The schema custom types of Jira Software's epic fields (Data Center); the ids differ per site.
+EPIC_LINK_TYPE = "com.pyxis.greenhopper.jira:gh-epic-link"
+EPIC_NAME_TYPE = "com.pyxis.greenhopper.jira:gh-epic-label"
+SUMMARY_LIMIT = 255  # characters as Java counts them (UTF-16 code units)
 
 
 class JiraTracker:
@@ -31,49 +49,92 @@ class JiraTracker:
     def __init__(
         self,
         url: str,
-        user: str,
+        user: str | None,
         token: str,
         *,
         project: str,
+        flavour: JiraFlavour,
+        epic_link_field: str | None = None,
+        epic_name_field: str | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         epic_type: str = "Epic",
         task_type: str = "Task",
     ) -> None:
+        if flavour not in FLAVOURS:
+            raise IntegrationError(
+                SERVICE,
+                f"unknown Jira flavour {flavour!r}: FIREBREAK_JIRA_FLAVOUR is cloud or datacenter",
+            )
+        if flavour == "cloud" and not user:
+            raise IntegrationError(
+                SERVICE,
+                "Jira Cloud needs FIREBREAK_JIRA_USER: the email of the API token's account",
+            )
         self.url = url.rstrip("/")
         self.project = project
+        self.flavour: JiraFlavour = flavour
+        # How TrackerPort callers name assignees: see firebreak.roles.ASSIGNEE_FIELDS.
+        self.assigns_by = "account_id" if flavour == "cloud" else "username"
         self._epic_type, self._task_type = epic_type, task_type
         self._ids: dict[str, str] | None = None
+        self._epic_fields: dict[str, str | None] | None = None
+        if epic_link_field or epic_name_field:
+            self._epic_fields = {"link": epic_link_field, "name": epic_name_field}
         self._lock = threading.Lock()
+        auth: dict[str, Any] = (
+            {"basic_auth": (user, token)} if flavour == "cloud" else {"token_auth": token}
+        )
         # No server-info call at construction: a misconfigured URL shows up on first use, as an
         # IntegrationError, instead of failing whoever merely builds the adapter.
         self._client = JIRA(
             server=self.url,
-            basic_auth=(user, token),
             get_server_info=False,
             max_retries=policy.retries,
             timeout=policy.timeout,
             options={"check_update": False},
+            **auth,
         )
         self._client._session.max_retry_delay = policy.max_delay  # type: ignore[assignment]
+        if flavour == "cloud":
+            # What server info would have told the client: it then searches with /search/jql.
+            self._client.deploymentType = "Cloud"
 
     def check(self) -> str:
-        """Verify URL and credentials; returns the server version."""
+        """Verify URL, credentials and flavour; returns the server version."""
         info = self._call("read server info", self._client.server_info)
+        cloud = info.get("deploymentType") == "Cloud"
+        if cloud != (self.flavour == "cloud"):
+            actual = "Jira Cloud" if cloud else "Jira Data Center"
+            raise IntegrationError(
+                SERVICE,
+                f"{self.url} is {actual} but FIREBREAK_JIRA_FLAVOUR is {self.flavour}: "
+                f"set it to {'cloud' if cloud else 'datacenter'}",
+            )
+        if self.flavour == "datacenter":
+            self._epic_field_ids()
         return str(info.get("version", "?"))
 
     def create_epic(
         self, summary: str, description: str = "", *, labels: list[str] | None = None
     ) -> IssueRef:
         fields = self._fields(self._epic_type, summary, description, labels or [])
+        if self.flavour == "datacenter":
+            name_field = self._epic_field_ids()["name"]
+            if name_field:  # required on epics wherever Jira Software defines it
+                fields[name_field] = fields["summary"]
         return self._create(fields)
 
     def create_tasks(self, epic_key: str, tasks: list[TaskSpec]) -> list[IssueRef]:
         refs = []
         for task in tasks:
             fields = self._fields(self._task_type, task.summary, task.description, task.labels)
-            fields["parent"] = {"key": epic_key}
+            if self.flavour == "cloud":
+                fields["parent"] = {"key": epic_key}
+            else:
+                fields[self._epic_link_id()] = epic_key
             if task.assignee:
-                fields["assignee"] = {"name": task.assignee}
+                who = "accountId" if self.flavour == "cloud" else "name"
+                fields["assignee"] = {who: task.assignee}
             if task.due:
                 fields["duedate"] = task.due
             refs.append(self._create(fields))
@@ -113,7 +174,8 @@ class JiraTracker:
 
     def open_tasks(self, epic_key: str) -> list[str]:
         """Keys of the epic's tasks that are not Done."""
-        jql = f"parent = {epic_key} AND status != Done"
+        link = "parent" if self.flavour == "cloud" else '"Epic Link"'
+        jql = f"{link} = {epic_key} AND status != Done"
         issues = self._call(
             f"search {jql!r}", lambda: self._client.search_issues(jql, fields="summary,status")
         )
@@ -130,10 +192,13 @@ class JiraTracker:
                 f"Jira project {self.project} has no issue type {issue_type!r} "
                 f"(it has: {', '.join(sorted(k for k in ids if k != '_project'))})",
             )
+        short = shorten_summary(summary)
+        if short != summary:  # the whole text stays on the issue, above the description
+            description = f"{summary}\n\n{description}" if description else summary
         fields: dict[str, Any] = {
             "project": {"id": ids["_project"]},
             "issuetype": {"id": ids[issue_type]},
-            "summary": summary,
+            "summary": short,
         }
         if description:
             fields["description"] = description
@@ -152,6 +217,31 @@ class JiraTracker:
                 self._ids = ids
             return self._ids
 
+    def _epic_link_id(self) -> str:
+        link = self._epic_field_ids()["link"]
+        if not link:
+            raise IntegrationError(
+                SERVICE,
+                f"Jira at {self.url} has no Epic Link field (custom type {EPIC_LINK_TYPE}) to put "
+                "tasks under their epic: set FIREBREAK_JIRA_EPIC_LINK_FIELD to its id "
+                "(customfield_NNNNN)",
+            )
+        return link
+
+    def _epic_field_ids(self) -> dict[str, str | None]:
+        """Data Center's Epic Link and Epic Name custom field ids, configured or looked up once."""
+        with self._lock:
+            if self._epic_fields is None:
+                found: dict[str, str | None] = {"link": None, "name": None}
+                for field in self._call("list fields", self._client.fields):
+                    custom = (field.get("schema") or {}).get("custom")
+                    if custom == EPIC_LINK_TYPE:
+                        found["link"] = str(field["id"])
+                    elif custom == EPIC_NAME_TYPE:
+                        found["name"] = str(field["id"])
+                self._epic_fields = found
+            return self._epic_fields
+
     def _create(self, fields: dict[str, Any]) -> IssueRef:
         summary = fields["summary"]
         issue = self._call(
@@ -165,9 +255,10 @@ class JiraTracker:
             return call()
         except JIRAError as e:
             status = e.status_code or 0
+            hint = f" ({self._auth_hint()})" if status == 401 else ""
             raise IntegrationError(
                 SERVICE,
-                f"Jira refused to {what}: HTTP {status}: {_reason(e)}",
+                f"Jira refused to {what}: HTTP {status}: {_reason(e)}{hint}",
                 retryable=status in (429, 503) or status >= 500,
             ) from None
         except requests.ConnectionError as e:
@@ -182,6 +273,32 @@ class JiraTracker:
             ) from None
         except requests.RequestException as e:
             raise IntegrationError(SERVICE, f"Jira request failed: {e}") from None
+
+    def _auth_hint(self) -> str:
+        if self.flavour == "cloud":
+            return (
+                "Jira Cloud takes FIREBREAK_JIRA_USER, the account's email, with an API token in "
+                "FIREBREAK_JIRA_TOKEN; a self-hosted Jira needs FIREBREAK_JIRA_FLAVOUR=datacenter"
+            )
+        return (
+            "Jira Data Center takes a personal access token in FIREBREAK_JIRA_TOKEN, sent as "
+            "Bearer; a *.atlassian.net site needs FIREBREAK_JIRA_FLAVOUR=cloud"
+        )
+
+
+def java_length(text: str) -> int:
+    """Length as Jira counts it: UTF-16 code units (an emoji counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten_summary(summary: str, limit: int = SUMMARY_LIMIT) -> str:
+    """At most `limit` characters as Jira counts them, an ellipsis marking a cut."""
+    if java_length(summary) <= limit:
+        return summary
+    cut = summary
+    while java_length(cut) > limit - 1:
+        cut = cut[: -max(1, (java_length(cut) - limit + 1) // 2)]
+    return cut.rstrip() + "\u2026"
 
 
 def _person(user: Any) -> str | None:

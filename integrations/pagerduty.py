@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import pagerduty
 
-from firebreak.ports import IntegrationError
+from firebreak.ports import IntegrationError, ServiceNotConfigured
 from integrations.policy import DEFAULT_POLICY, RetryPolicy
 
 SERVICE = "pagerduty"
@@ -86,9 +86,11 @@ class PagerDutyPager:
     def _client(self, routing_key: str | None) -> pagerduty.EventsApiV2Client:
         key = routing_key or self._default_key
         if not key:
-            raise IntegrationError(
+            raise ServiceNotConfigured(
                 SERVICE,
-                "no routing key: set FIREBREAK_PAGERDUTY_ROUTING_KEY or bind the role to a key",
+                "PagerDuty is not configured for this page: bind the role's "
+                "pagerduty_routing_key in the roles file or set FIREBREAK_PAGERDUTY_ROUTING_KEY "
+                "(docs/going-live.md)",
             )
         with self._lock:
             client = self._clients.get(key)

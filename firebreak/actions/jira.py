@@ -30,7 +30,8 @@ def _task(ctx: ActionContext, raw: Mapping[str, Any], labels: list[str]) -> Task
     assignee = None
     if raw.get("assignee"):
         role = str(raw["assignee"])
-        assignee = integration_call(lambda: ctx.runtime.roles.get(role).jira_assignee)
+        by = ctx.runtime.integrations.tracker.assigns_by  # account id on Cloud, username on DC
+        assignee = integration_call(lambda: ctx.runtime.roles.jira_assignee(role, by=by))
     due = None
     if raw.get("due") is not None:
         opened = ctx.runtime.incident.opened_at

@@ -1,19 +1,38 @@
 """pagerduty.trigger, pagerduty.acknowledge, pagerduty.resolve.
 
-The dedup key is derived from the incident, so PagerDuty folds every page of one incident into one
-alert per service, and a retried step never opens a second one.
+Each page has its own dedup key, made of the incident, the step, what in the step pages (a
+trigger, a notify, an escalation rung) and the role paged: PagerDuty folds events with one dedup
+key into one open alert, so a shared key would make a second page to a service notify nobody.
+The key is stable, so a retried step or a resumed run finds the alert it opened instead of
+opening another. PagerDuty scopes a dedup key to the routing key that triggered it (acknowledge
+and resolve through another key are dropped), so the role is in the key: acknowledge and resolve
+go back through the same role's routing key. The routing key itself is a secret: never in a key,
+an output or the timeline.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from firebreak.actions.base import ActionContext, integration_call
+from firebreak.actions.base import ActionContext, ActionError, integration_call
+
+PREFIX = "firebreak"
+MAX_DEDUP_KEY = 255  # PagerDuty's limit
 
 
-def dedup_key(incident_id: int) -> str:
-    return f"firebreak-incident-{incident_id}"
+def dedup_key(incident_id: int, step_id: str, what: str, audience: str) -> str:
+    """`firebreak/incident-7/page_execs/trigger/executives`: one alert per page and service."""
+    return f"{PREFIX}/incident-{incident_id}/{step_id}/{what}/{audience}"[:MAX_DEDUP_KEY]
+
+
+def audience_of(key: str) -> str | None:
+    """The role a key of ours was paged through (None for a key from elsewhere)."""
+    parts = key.split("/")
+    if len(parts) == 5 and parts[0] == PREFIX and parts[1].startswith("incident-"):
+        return parts[4]
+    return None
 
 
 def page(
@@ -26,7 +45,7 @@ def page(
     details: Mapping[str, Any] | None = None,
 ) -> str:
     """Page `audience` once for `what`; returns the dedup key (the routing key stays secret)."""
-    key = dedup_key(ctx.incident_id)
+    key = dedup_key(ctx.incident_id, ctx.step_id, what, audience)
     routing_key = integration_call(lambda: ctx.runtime.roles.routing_key(audience))
     pager = ctx.runtime.integrations.pager
 
@@ -57,17 +76,47 @@ def trigger(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     return {"dedup_key": key}
 
 
-def acknowledge(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
-    key = str(args.get("dedup_key") or dedup_key(ctx.incident_id))
+def _keys(ctx: ActionContext, args: Mapping[str, Any], verb: str) -> list[str]:
+    """The page named by `dedup_key`, or every page this run's earlier steps raised."""
+    if args.get("dedup_key"):
+        return [str(args["dedup_key"])]
+    steps = ctx.context.get("steps") or {}
+    keys = [
+        str(outputs["dedup_key"])
+        for outputs in steps.values()
+        if isinstance(outputs, Mapping) and audience_of(str(outputs.get("dedup_key") or ""))
+    ]
+    if not keys:
+        raise ActionError(f"no page of this incident to {verb}: give `dedup_key`")
+    return list(dict.fromkeys(keys))
+
+
+def _update(ctx: ActionContext, args: Mapping[str, Any], action: str) -> dict[str, Any]:
     pager = ctx.runtime.integrations.pager
-    ctx.effect("acknowledge", lambda: (pager.acknowledge(key), {"dedup_key": key})[1])
-    ctx.record("pagerduty.acknowledged", f"Acknowledged the page {key}", {"dedup_key": key})
-    return {"dedup_key": key}
+    keys = _keys(ctx, args, action)
+    for key in keys:
+        audience = audience_of(key)
+        routing_key = (
+            integration_call(lambda a=audience: ctx.runtime.roles.routing_key(a))
+            if audience
+            else None
+        )
+        call = pager.acknowledge if action == "acknowledge" else pager.resolve
+        ctx.effect(
+            f"{action}-{hashlib.sha256(key.encode()).hexdigest()[:16]}",  # effect keys stay short
+            lambda key=key, rk=routing_key, call=call: (
+                call(key, routing_key=rk),
+                {"dedup_key": key},
+            )[1],
+        )
+        past = "Acknowledged" if action == "acknowledge" else "Resolved"
+        ctx.record(f"pagerduty.{action}d", f"{past} the page {key}", {"dedup_key": key})
+    return {"dedup_key": keys[0] if len(keys) == 1 else ", ".join(keys)}
+
+
+def acknowledge(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    return _update(ctx, args, "acknowledge")
 
 
 def resolve(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
-    key = str(args.get("dedup_key") or dedup_key(ctx.incident_id))
-    pager = ctx.runtime.integrations.pager
-    ctx.effect("resolve", lambda: (pager.resolve(key), {"dedup_key": key})[1])
-    ctx.record("pagerduty.resolved", f"Resolved the page {key}", {"dedup_key": key})
-    return {"dedup_key": key}
+    return _update(ctx, args, "resolve")

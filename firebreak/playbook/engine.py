@@ -27,7 +27,7 @@ from firebreak.actions.base import ActionContext, ActionError, RunState, StepTim
 from firebreak.actions.templates import TemplateRenderer, TemplateRenderError
 from firebreak.expressions import ExpressionError, compile_condition, compile_value
 from firebreak.playbook.runtime import Runtime
-from firebreak.ports import IntegrationError
+from firebreak.ports import IntegrationError, ServiceNotConfigured
 from firebreak.roles import RoleError
 
 StepWrapper = Callable[[Any, Callable[[], dict[str, Any]]], dict[str, Any]]
@@ -50,6 +50,7 @@ class StepResult:
     error: str | None = None
     attempts: int = 0
     reason: str | None = None  # why a step was skipped
+    unconfigured: bool = False  # failed for want of a service: the rest of the playbook runs
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
@@ -295,7 +296,8 @@ class Engine:
                 finished += 1
                 step_id = running.pop(future)
                 result = future.result()
-                if result.status == FAILED and _on_failure(self.steps[step_id]) == "fail":
+                stops = _on_failure(self.steps[step_id]) == "fail" and not result.unconfigured
+                if result.status == FAILED and stops:
                     failed_step = failed_step or step_id
         status = FAILED if failed_step else SUCCEEDED
         ran = [sid for sid, r in self.results.items() if r.status != SKIPPED]
@@ -392,6 +394,7 @@ class Engine:
             result = StepResult(SUCCEEDED, dict(outputs or {}), attempts=attempts[0])
         except StepFailure as exc:
             result = StepResult(FAILED, error=exc.message, attempts=exc.attempts)
+            result.unconfigured = isinstance(exc.__cause__, ServiceNotConfigured)
         except Exception as exc:  # a step wrapper's own failure must not stop the run
             result = StepResult(FAILED, error=_describe(exc), attempts=max(attempts[0], 1))
         result.started_at = started
@@ -414,6 +417,8 @@ class Engine:
                 "fail": "the playbook stops",
                 "continue": "continuing",
             }.get(policy, f"running '{policy}'")
+            if result.unconfigured and policy == "fail":
+                then = "the other steps go on"
             self.runtime.record(
                 "step.failed",
                 f"{step.id} failed after {result.attempts} attempt(s): {result.error}; {then}",

@@ -196,6 +196,8 @@ class StubServices:
         self._call("chat.update", channel=channel, ts=ts, text=text)
 
     # TrackerPort
+    assigns_by = "username"
+
     def create_epic(
         self, summary: str, description: str = "", *, labels: list[str] | None = None
     ) -> IssueRef:

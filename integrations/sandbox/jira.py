@@ -1,8 +1,17 @@
-"""A Jira REST v2 emulator (Data Center flavour): issues, epics, comments, transitions, search.
+"""A Jira REST v2 emulator, Cloud or Data Center: issues, epics, comments, transitions, search.
 
 Enough of Jira for `jira.JIRA` to create an epic and linked tasks, comment, transition and search
-with a small JQL subset. Errors carry `errorMessages`/`errors` like Jira, so the client's
-`JIRAError` text is the real one.
+with a small JQL subset (`jira_jql.py`). Errors carry `errorMessages`/`errors` like Jira, so the
+client's `JIRAError` text is the real one. Each flavour refuses what the real one refuses:
+
+- Cloud: Basic auth with the account's email and API token; assignees by `accountId` (`name` is
+  ignored, the issue stays unassigned, as on Cloud); tasks hang under an epic by `parent`;
+  `GET /rest/api/2/search` is gone (410), `/rest/api/{2,3}/search/jql` refuses unbounded JQL.
+- Data Center: a personal access token as `Authorization: Bearer` only; `parent` only on
+  sub-tasks, tasks join an epic through the Epic Link custom field; epics need an Epic Name;
+  assignees by username; no `/search/jql`.
+- Both: summary required and at most 255 characters (UTF-16 units, as Java counts them); a
+  field the create screen does not have is refused by name; dates as YYYY-MM-DD.
 """
 
 from __future__ import annotations
@@ -11,12 +20,14 @@ import base64
 import itertools
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from integrations.sandbox.base import Reply, Request, json_reply
+from integrations.sandbox.jira_jql import EPIC_LINK_FIELD, compile_jql
 
-EPIC_LINK_FIELD = "customfield_10014"
+FLAVOURS = ("cloud", "datacenter")
+EPIC_NAME_FIELD = "customfield_10011"
 ISSUE_TYPES = [
     {"id": "10000", "name": "Epic", "subtask": False},
     {"id": "10001", "name": "Task", "subtask": False},
@@ -29,34 +40,70 @@ STATUSES = {
     "Done": {"id": "10001", "name": "Done", "statusCategory": {"key": "done"}},
 }
 TRANSITIONS = [("11", "To Do"), ("21", "In Progress"), ("31", "Done")]
-FIELDS = [
-    {"id": "summary", "name": "Summary", "custom": False, "schema": {"type": "string"}},
-    {"id": "description", "name": "Description", "custom": False},
-    {"id": "status", "name": "Status", "custom": False},
-    {"id": "labels", "name": "Labels", "custom": False},
-    {"id": "parent", "name": "Parent", "custom": False},
-    {"id": "assignee", "name": "Assignee", "custom": False},
-    {"id": "duedate", "name": "Due date", "custom": False},
-    {"id": EPIC_LINK_FIELD, "name": "Epic Link", "custom": True},
+
+
+def _field(fid: str, name: str, schema: dict[str, Any], custom: bool = False) -> dict[str, Any]:
+    return {
+        "id": fid,
+        "key": fid,
+        "name": name,
+        "custom": custom,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": [fid, name.lower()] if custom else [fid],
+        "schema": schema,
+    }
+
+
+SYSTEM_FIELDS = [
+    _field("project", "Project", {"type": "project", "system": "project"}),
+    _field("issuetype", "Issue Type", {"type": "issuetype", "system": "issuetype"}),
+    _field("summary", "Summary", {"type": "string", "system": "summary"}),
+    _field("description", "Description", {"type": "string", "system": "description"}),
+    _field("status", "Status", {"type": "status", "system": "status"}),
+    _field("labels", "Labels", {"type": "array", "items": "string", "system": "labels"}),
+    _field("parent", "Parent", {"type": "issuelink", "system": "parent"}),
+    _field("assignee", "Assignee", {"type": "user", "system": "assignee"}),
+    _field("duedate", "Due date", {"type": "date", "system": "duedate"}),
 ]
+DC_EPIC_FIELDS = [
+    _field(
+        EPIC_LINK_FIELD,
+        "Epic Link",
+        {"type": "any", "custom": "com.pyxis.greenhopper.jira:gh-epic-link", "customId": 10014},
+        custom=True,
+    ),
+    _field(
+        EPIC_NAME_FIELD,
+        "Epic Name",
+        {"type": "string", "custom": "com.pyxis.greenhopper.jira:gh-epic-label", "customId": 10011},
+        custom=True,
+    ),
+]
+# What the create screen has, per flavour: anything else is refused by name, as Jira does.
+SETTABLE = {"project", "issuetype", "summary", "description", "labels", "assignee", "duedate"}
+CLOUD_SELF = "5f1a000000000000000f1b00"
+CANNOT_SET = "Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."
 NOT_FOUND = "Issue does not exist or you do not have permission to see it."
-_CLAUSE = re.compile(
-    r'\s*(?P<field>"[^"]+"|[A-Za-z_][\w.]*)\s*(?P<op>!=|=|\bnot in\b|\bin\b)\s*'
-    r'(?P<value>"[^"]*"|\([^)]*\)|[^\s()]+)\s*',
-    re.IGNORECASE,
+SEARCH_GONE = (
+    "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+    "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
 )
 
 
 class JiraEmulator:
     service = "jira"
 
-    def __init__(self, user: str, token: str, project: str = "CRISIS") -> None:
+    def __init__(
+        self, user: str, token: str, project: str = "CRISIS", *, flavour: str = "datacenter"
+    ) -> None:
         self.user, self.token, self.project_key = user, token, project
+        self.flavour = flavour
         self.base_url = ""  # set once the server knows its port, for `self` links
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/rest/api/2/serverInfo"), self._server_info),
             ("GET", re.compile(r"/rest/api/2/myself"), self._myself),
-            ("GET", re.compile(r"/rest/api/2/field"), lambda r: json_reply(FIELDS)),
+            ("GET", re.compile(r"/rest/api/2/field"), lambda r: json_reply(self.fields())),
             ("GET", re.compile(r"/rest/api/2/project/(?P<ref>[^/]+)"), self._project),
             ("POST", re.compile(r"/rest/api/2/issue"), self._create),
             ("GET", re.compile(r"/rest/api/2/issue/(?P<key>[^/]+)"), self._get),
@@ -65,8 +112,27 @@ class JiraEmulator:
             ("GET", re.compile(r"/rest/api/2/issue/(?P<key>[^/]+)/transitions"), self._trans),
             ("POST", re.compile(r"/rest/api/2/issue/(?P<key>[^/]+)/transitions"), self._move),
             ("GET", re.compile(r"/rest/api/2/search"), self._search),
+            ("GET", re.compile(r"/rest/api/[23]/search/jql"), self._search_jql),
+            ("POST", re.compile(r"/rest/api/[23]/search/jql"), self._search_jql),
         ]
         self.reset()
+
+    @property
+    def flavour(self) -> str:
+        return self._flavour
+
+    @flavour.setter
+    def flavour(self, value: str) -> None:
+        if value not in FLAVOURS:
+            raise ValueError(f"unknown Jira flavour {value!r}; expected one of {FLAVOURS}")
+        self._flavour = value
+
+    @property
+    def cloud(self) -> bool:
+        return self._flavour == "cloud"
+
+    def fields(self) -> list[dict[str, Any]]:
+        return SYSTEM_FIELDS if self.cloud else SYSTEM_FIELDS + DC_EPIC_FIELDS
 
     def reset(self) -> None:
         self.issues: dict[str, dict[str, Any]] = {}
@@ -75,7 +141,7 @@ class JiraEmulator:
         self._comment_ids = itertools.count(20000)
 
     def state(self) -> dict[str, Any]:
-        return {"issues": [self._view(i) for i in self.issues.values()]}
+        return {"flavour": self.flavour, "issues": [self._view(i) for i in self.issues.values()]}
 
     def fault_reply(self, status: int, retry_after: int | None) -> Reply:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -86,10 +152,11 @@ class JiraEmulator:
 
     def handle(self, request: Request) -> Reply:
         if not self._authorised(request.headers.get("authorization", "")):
+            scheme = "Basic" if self.cloud else "Bearer"
             return json_reply(
                 {"errorMessages": ["You are not authenticated. Authentication required."]},
                 401,
-                **{"WWW-Authenticate": 'Basic realm="protected-area"'},
+                **{"WWW-Authenticate": f'{scheme} realm="protected-area"'},
             )
         for method, pattern, handler in self._routes:
             match = pattern.fullmatch(request.path)
@@ -98,6 +165,10 @@ class JiraEmulator:
         return _error(404, "Not found: " + request.path)
 
     def _authorised(self, header: str) -> bool:
+        """Cloud: Basic with email and API token. Data Center: the personal access token as
+        Bearer; sent as a Basic password it is refused, as Data Center refuses it."""
+        if not self.cloud:
+            return header == f"Bearer {self.token}"
         if not header.startswith("Basic "):
             return False
         try:
@@ -111,15 +182,28 @@ class JiraEmulator:
         return json_reply(
             {
                 "baseUrl": self.base_url,
-                "version": "9.12.0",
-                "versionNumbers": [9, 12, 0],
-                "deploymentType": "Server",
-                "buildNumber": 9120000,
+                **(
+                    {"version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0]}
+                    if self.cloud
+                    else {"version": "9.12.0", "versionNumbers": [9, 12, 0]}
+                ),
+                "deploymentType": "Cloud" if self.cloud else "Server",
+                "buildNumber": 100000 if self.cloud else 9120000,
                 "serverTitle": "Firebreak Jira sandbox",
             }
         )
 
     def _myself(self, request: Request) -> Reply:
+        if self.cloud:
+            return json_reply(
+                {
+                    "self": f"{self.base_url}/rest/api/2/user?accountId={CLOUD_SELF}",
+                    "accountId": CLOUD_SELF,
+                    "emailAddress": self.user,
+                    "displayName": "Firebreak",
+                    "active": True,
+                }
+            )
         return json_reply(
             {
                 "self": f"{self.base_url}/rest/api/2/user?username={self.user}",
@@ -160,24 +244,43 @@ class JiraEmulator:
         )
         if issue_type is None:
             errors["issuetype"] = "valid issue type is required"
+        is_epic = issue_type is not None and issue_type["name"] == "Epic"
+        for name in fields:
+            if name not in self._settable(is_epic):
+                errors[name] = CANNOT_SET.format(name=name)
         summary = fields.get("summary")
         if not isinstance(summary, str) or not summary.strip():
             errors["summary"] = "You must specify a summary of the issue."
-        elif len(summary) > 255:
+        elif _java_length(summary) > 255:
             errors["summary"] = "Summary must be less than 255 characters."
-        epic = (
-            fields.get("parent", {}).get("key") if isinstance(fields.get("parent"), dict) else None
-        )
-        epic = epic or fields.get(EPIC_LINK_FIELD)
-        if epic is not None:
-            target = self.issues.get(epic)
+        description = fields.get("description")
+        if description is not None and not isinstance(description, str):
+            errors["description"] = "Operation value must be a string"
+        if not self.cloud and is_epic:
+            epic_name = fields.get(EPIC_NAME_FIELD)
+            if not isinstance(epic_name, str) or not epic_name.strip():
+                errors[EPIC_NAME_FIELD] = "Epic Name is required."
+            elif _java_length(epic_name) > 255:
+                errors[EPIC_NAME_FIELD] = "Epic Name must be less than 255 characters."
+        link_field = "parent" if self.cloud else EPIC_LINK_FIELD
+        epic = fields.get(link_field)
+        if self.cloud and epic is not None:
+            epic = epic.get("key", epic.get("id")) if isinstance(epic, dict) else "?"
+        if epic is not None and link_field not in errors:
+            target = self._find(str(epic))
             if target is None or target["fields"]["issuetype"]["name"] != "Epic":
-                errors["parent" if "parent" in fields else EPIC_LINK_FIELD] = (
-                    f"Could not find epic '{epic}'."
-                )
+                errors[link_field] = f"Could not find epic '{epic}'."
+            else:
+                epic = target["key"]
         labels = fields.get("labels", [])
         if not isinstance(labels, list) or any(" " in str(label) for label in labels):
             errors["labels"] = "Labels cannot contain spaces."
+        due = fields.get("duedate")
+        if due is not None and not _is_date(due):
+            errors["duedate"] = f"Error parsing date string: {due}"
+        assignee = fields.get("assignee")
+        if assignee is not None and not isinstance(assignee, dict):
+            errors["assignee"] = "expected Object for assignee"
         if errors:
             return json_reply({"errorMessages": [], "errors": errors}, 400)
         number = next(self._numbers)
@@ -185,22 +288,43 @@ class JiraEmulator:
         self.issues[key] = {
             "id": issue_id,
             "key": key,
+            "epic": epic,
             "fields": {
                 "summary": summary,
-                "description": fields.get("description"),
+                "description": description,
                 "issuetype": issue_type,
                 "project": {"id": "10000", "key": self.project_key},
                 "status": STATUSES["To Do"],
                 "labels": list(labels),
-                "assignee": _user(fields.get("assignee")),
-                "duedate": fields.get("duedate"),
-                "parent": {"key": epic} if epic else None,
-                EPIC_LINK_FIELD: epic,
+                "assignee": self._user(assignee),
+                "duedate": due,
                 "created": _now(),
+                **({} if self.cloud or not is_epic else {EPIC_NAME_FIELD: fields[EPIC_NAME_FIELD]}),
             },
             "comments": [],
         }
         return json_reply({"id": issue_id, "key": key, "self": self._self(issue_id)}, 201)
+
+    def _settable(self, is_epic: bool) -> set[str]:
+        if self.cloud:
+            return SETTABLE | {"parent"}
+        # Data Center: `parent` is for sub-tasks only; epics take a name, the rest an Epic Link.
+        return SETTABLE | {EPIC_NAME_FIELD if is_epic else EPIC_LINK_FIELD}
+
+    def _user(self, ref: dict[str, Any] | None) -> dict[str, Any] | None:
+        """An assignee as Jira answers it. Cloud knows people only by accountId and ignores
+        `name` (the issue stays unassigned); Data Center by username."""
+        if not ref:
+            return None
+        if self.cloud:
+            account = ref.get("accountId") or ref.get("id")
+            if not account:
+                return None
+            return {"accountId": str(account), "displayName": str(account), "active": True}
+        name = ref.get("name")
+        if not name:
+            return None
+        return {"name": str(name), "key": str(name), "displayName": str(name), "active": True}
 
     def _self(self, issue_id: str) -> str:
         return f"{self.base_url}/rest/api/2/issue/{issue_id}"
@@ -212,6 +336,11 @@ class JiraEmulator:
 
     def _view(self, issue: dict[str, Any]) -> dict[str, Any]:
         fields = dict(issue["fields"])
+        epic = issue.get("epic")
+        if self.cloud:
+            fields["parent"] = {"key": epic} if epic else None
+        elif fields["issuetype"]["name"] != "Epic":
+            fields[EPIC_LINK_FIELD] = epic
         fields["comment"] = {
             "comments": issue["comments"],
             "total": len(issue["comments"]),
@@ -302,14 +431,13 @@ class JiraEmulator:
         return Reply(204)
 
     def _search(self, request: Request) -> Reply:
-        jql = request.query.get("jql", "")
-        try:
-            predicate = _compile_jql(jql)
-        except ValueError as e:
-            return _error(400, f"Error in the JQL Query: {e}")
+        if self.cloud:
+            return _error(410, SEARCH_GONE)
+        found = self._matching(request.query.get("jql", ""))
+        if isinstance(found, Reply):
+            return found
         start = int(request.query.get("startAt", 0) or 0)
         size = int(request.query.get("maxResults", 50) or 50)
-        found = [self._view(i) for i in self.issues.values() if predicate(i)]
         return json_reply(
             {
                 "startAt": start,
@@ -319,60 +447,47 @@ class JiraEmulator:
             }
         )
 
+    def _search_jql(self, request: Request) -> Reply:
+        """Cloud's enhanced search: pages by `nextPageToken`, no `total`, bounded JQL only."""
+        if not self.cloud:
+            return _error(404, "null for uri: " + request.path)
+        params = request.body if isinstance(request.body, dict) else request.query
+        jql = str(params.get("jql") or "")
+        if not jql.strip():
+            return _error(
+                400,
+                "Unbounded JQL queries are not allowed here. "
+                "Please add a search restriction to your query.",
+            )
+        found = self._matching(jql)
+        if isinstance(found, Reply):
+            return found
+        start = int(params.get("nextPageToken") or 0)
+        size = min(int(params.get("maxResults", 50) or 50), 5000)
+        page = found[start : start + size]
+        body: dict[str, Any] = {"issues": page, "isLast": start + size >= len(found)}
+        if not body["isLast"]:
+            body["nextPageToken"] = str(start + size)
+        return json_reply(body)
 
-def _compile_jql(jql: str) -> Callable[[dict[str, Any]], bool]:
-    """A JQL subset: `field (=|!=|in|not in) value` clauses joined by AND, ORDER BY ignored."""
-    text = re.split(r"\border\s+by\b", jql, flags=re.IGNORECASE)[0].strip()
-    tests: list[Callable[[dict[str, Any]], bool]] = []
-    for part in re.split(r"\s+and\s+", text, flags=re.IGNORECASE) if text else []:
-        match = _CLAUSE.fullmatch(part)
-        if match is None:
-            raise ValueError(f"unsupported clause {part.strip()!r}")
-        name = match["field"].strip('"').lower()
-        op = match["op"].lower()
-        raw = match["value"]
-        values = (
-            [v.strip().strip('"') for v in raw[1:-1].split(",")]
-            if raw.startswith("(")
-            else [raw.strip('"')]
-        )
-        getter = _JQL_FIELDS.get(name)
-        if getter is None:
-            raise ValueError(f"the field '{match['field']}' is not supported by the sandbox")
-        tests.append(_clause(getter, op, [v.lower() for v in values]))
-    return lambda issue: all(test(issue) for test in tests)
-
-
-def _clause(
-    getter: Callable[[dict[str, Any]], list[str]], op: str, values: list[str]
-) -> Callable[[dict[str, Any]], bool]:
-    def test(issue: dict[str, Any]) -> bool:
-        present = any(v.lower() in values for v in getter(issue) if v)
-        return present if op in ("=", "in") else not present
-
-    return test
+    def _matching(self, jql: str) -> list[dict[str, Any]] | Reply:
+        try:
+            predicate = compile_jql(jql)
+        except ValueError as e:
+            return _error(400, f"Error in the JQL Query: {e}")
+        return [self._view(i) for i in self.issues.values() if predicate(i)]
 
 
-_JQL_FIELDS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "project": lambda i: [i["fields"]["project"]["key"]],
-    "key": lambda i: [i["key"]],
-    "issuekey": lambda i: [i["key"]],
-    "status": lambda i: [i["fields"]["status"]["name"]],
-    "issuetype": lambda i: [i["fields"]["issuetype"]["name"]],
-    "type": lambda i: [i["fields"]["issuetype"]["name"]],
-    "labels": lambda i: list(i["fields"]["labels"]),
-    "parent": lambda i: [(i["fields"]["parent"] or {}).get("key", "")],
-    "epic link": lambda i: [i["fields"][EPIC_LINK_FIELD] or ""],
-    EPIC_LINK_FIELD: lambda i: [i["fields"][EPIC_LINK_FIELD] or ""],
-}
+def _java_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
-def _user(ref: Any) -> dict[str, Any] | None:
-    """An assignee as Jira answers it: the full user object, not just the name that was sent."""
-    if not isinstance(ref, dict) or not ref.get("name"):
-        return None
-    name = str(ref["name"])
-    return {"name": name, "key": name, "displayName": name, "active": True}
+def _is_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == 10
 
 
 def _error(status: int, message: str) -> Reply:

@@ -1,7 +1,17 @@
 """A PagerDuty Events API v2 emulator: `POST /v2/enqueue`, validated like the real service.
 
 The real client only speaks HTTPS, so this emulator is served over TLS with a throwaway CA
-(`tls.py`). Incident state is kept per dedup_key so tests can assert what a page did.
+(`tls.py`). As PagerDuty documents (developer-docs, events-API-v2 "Alert De-Duplication"):
+
+- a routing key is the 32-character integration key of a service this account has: any other is
+  refused;
+- an alert is found by its `dedup_key` *on the routing key that triggered it*: events for the
+  same key through another routing key are another service's business (acknowledge/resolve are
+  dropped, a trigger opens that service's own alert);
+- a trigger for a key whose alert is open only adds a log entry: nobody is notified again; once
+  resolved, a trigger opens a new alert and notifies.
+
+`state()["pages"]` lists every notification (alert opened), so tests assert who was paged.
 """
 
 from __future__ import annotations
@@ -19,14 +29,23 @@ _STATUS_AFTER = {"trigger": "triggered", "acknowledge": "acknowledged", "resolve
 class PagerDutyEmulator:
     service = "pagerduty"
 
-    def __init__(self) -> None:
+    def __init__(self, routing_keys: tuple[str, ...] = ()) -> None:
+        self.routing_keys = set(routing_keys)  # the integrations (services) this account has
         self.reset()
 
     def reset(self) -> None:
-        self.incidents: dict[str, dict[str, Any]] = {}
+        self.alerts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pages: list[dict[str, Any]] = []
 
     def state(self) -> dict[str, Any]:
-        return {"incidents": {k: dict(v) for k, v in self.incidents.items()}}
+        """`incidents`: the latest alert per dedup key; `alerts`: all, with their routing key;
+        `pages`: each notification PagerDuty sent (an alert opened)."""
+        alerts = [dict(a) for a in self.alerts.values()]
+        return {
+            "incidents": {a["dedup_key"]: a for a in alerts},
+            "alerts": alerts,
+            "pages": [dict(p) for p in self.pages],
+        }
 
     def fault_reply(self, status: int, retry_after: int | None) -> Reply:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -50,15 +69,18 @@ class PagerDutyEmulator:
         errors = validate_event(event)
         if errors:
             return _invalid(errors)
+        if self.routing_keys and event["routing_key"] not in self.routing_keys:
+            return _invalid(["Invalid routing key"])
         action = event["event_action"]
+        routing_key = event["routing_key"]
         dedup_key = event.get("dedup_key") or uuid.uuid4().hex
-        incident = self.incidents.get(dedup_key)
+        alert = self.alerts.get((routing_key, dedup_key))
         if action == "trigger":
             payload = event["payload"]
-            if incident is None or incident["status"] == "resolved":
-                incident = self.incidents[dedup_key] = {
+            if alert is None or alert["status"] == "resolved":
+                alert = self.alerts[(routing_key, dedup_key)] = {
                     "dedup_key": dedup_key,
-                    "routing_key": event["routing_key"],
+                    "routing_key": routing_key,
                     "summary": payload["summary"],
                     "source": payload["source"],
                     "severity": payload["severity"],
@@ -67,11 +89,14 @@ class PagerDutyEmulator:
                     "status": "triggered",
                     "events": [],
                 }
-        # Acknowledging or resolving an unknown key is accepted and ignored, as PagerDuty does.
-        if incident is not None and incident["routing_key"] == event["routing_key"]:
-            if incident["status"] != "resolved" or action == "trigger":
-                incident["status"] = _STATUS_AFTER[action]
-            incident["events"].append(action)
+                page = {"routing_key": routing_key, "dedup_key": dedup_key}
+                self.pages.append({**page, "summary": alert["summary"]})
+        # An acknowledge or resolve for no open alert on this routing key is accepted and dropped,
+        # as PagerDuty does (another routing key's alert of the same dedup key is untouched).
+        if alert is not None and (alert["status"] != "resolved" or action == "trigger"):
+            if action != "trigger" or alert["status"] == "triggered":
+                alert["status"] = _STATUS_AFTER[action]
+            alert["events"].append(action)
         return json_reply(
             {"status": "success", "message": "Event processed", "dedup_key": dedup_key}, 202
         )

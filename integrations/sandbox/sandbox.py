@@ -24,6 +24,15 @@ from integrations.sandbox.slack import SlackEmulator
 SERVICES = ("slack", "jira", "pagerduty")
 
 
+def bound_routing_keys() -> tuple[str, ...]:
+    """The PagerDuty routing keys the sandbox role bindings name: the sandbox's PagerDuty has a
+    service (an Events API v2 integration) for each, as a real account has for the keys it gave."""
+    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
+
+    roles = RoleBindings.load(DEFAULT_ROLES_FILE)
+    return tuple(sorted({k for name in roles.names if (k := roles.routing_key(name))}))
+
+
 def workspace_channels() -> tuple[str, ...]:
     """The sandbox workspace holds #general and every channel the sandbox role bindings name,
     as a real workspace holds the channels its roles are bound to."""
@@ -45,16 +54,21 @@ class Sandbox:
         project: str = "CRISIS",
         channels: tuple[str, ...] | None = None,
         state_dir: Path | None = None,
+        jira_flavour: str = "datacenter",
     ) -> None:
         self.hub = Hub()
         self.slack_token = "xoxb-sandbox-" + secrets.token_hex(8)
         self.slack_signing_secret = secrets.token_hex(16)
-        self.jira_user, self.jira_token = "firebreak", "sandbox-" + secrets.token_hex(8)
+        # Cloud: the account's email with an API token (Basic); Data Center: the token is a
+        # personal access token, sent as Bearer.
+        self.jira_user = "firebreak@example.test"
+        self.jira_token = "sandbox-" + secrets.token_hex(8)
         self.jira_project = project
         self.routing_key = secrets.token_hex(16)  # PagerDuty keys are 32 characters
         self.slack = SlackEmulator(self.slack_token, channels or workspace_channels())
-        self.jira = JiraEmulator(self.jira_user, self.jira_token, project)
-        self.pagerduty = PagerDutyEmulator()
+        self.jira = JiraEmulator(self.jira_user, self.jira_token, project, flavour=jira_flavour)
+        self._jira_flavour = jira_flavour
+        self.pagerduty = PagerDutyEmulator((self.routing_key, *bound_routing_keys()))
         for emulator in (self.slack, self.jira, self.pagerduty):
             self.hub.emulators[emulator.service] = emulator
 
@@ -122,6 +136,16 @@ class Sandbox:
         return self._servers[service].url
 
     @property
+    def jira_flavour(self) -> str:
+        return self.jira.flavour
+
+    @jira_flavour.setter
+    def jira_flavour(self, value: str) -> None:
+        """Switch the Jira emulator to the other flavour (its issues are forgotten)."""
+        self.jira.flavour = value
+        self.jira.reset()
+
+    @property
     def control_url(self) -> str:
         return self.url("slack")
 
@@ -131,6 +155,7 @@ class Sandbox:
             "FIREBREAK_SLACK_TOKEN": self.slack_token,
             "FIREBREAK_SLACK_BASE_URL": self.url("slack") + "/api/",
             "FIREBREAK_SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "FIREBREAK_JIRA_FLAVOUR": self.jira_flavour,
             "FIREBREAK_JIRA_URL": self.url("jira"),
             "FIREBREAK_JIRA_USER": self.jira_user,
             "FIREBREAK_JIRA_TOKEN": self.jira_token,
@@ -168,7 +193,9 @@ class Sandbox:
         self.hub.add_fault(Fault(service, match, None, None, times, seconds))
 
     def reset(self) -> None:
-        """Forget recorded requests, fault rules and every emulator's state."""
+        """Forget recorded requests, fault rules and every emulator's state; Jira goes back to
+        the flavour the sandbox was started with."""
+        self.jira.flavour = self._jira_flavour
         self.hub.reset()
 
     def _control(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:

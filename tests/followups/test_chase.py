@@ -24,7 +24,12 @@ TASKS = ["CRISIS-2", "CRISIS-3", "CRISIS-4", "CRISIS-5"]  # CRISIS-1 is the epic
 
 def jira(sb: Sandbox) -> JiraTracker:
     return JiraTracker(
-        sb.url("jira"), sb.jira_user, sb.jira_token, project=sb.jira_project, policy=FAST
+        sb.url("jira"),
+        sb.jira_user,
+        sb.jira_token,
+        project=sb.jira_project,
+        flavour=sb.jira_flavour,
+        policy=FAST,
     )
 
 

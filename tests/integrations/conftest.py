@@ -25,10 +25,22 @@ def chat(sb: Sandbox) -> SlackChat:
     return SlackChat(sb.slack_token, base_url=sb.url("slack") + "/api/", policy=FAST)
 
 
+@pytest.fixture(params=["datacenter", "cloud"])
+def flavour(request: pytest.FixtureRequest, sb: Sandbox) -> str:
+    """Each Jira test runs against both flavours of the emulator (reset() restores the default)."""
+    sb.jira_flavour = request.param
+    return str(request.param)
+
+
 @pytest.fixture
-def tracker(sb: Sandbox) -> JiraTracker:
+def tracker(sb: Sandbox, flavour: str) -> JiraTracker:
     return JiraTracker(
-        sb.url("jira"), sb.jira_user, sb.jira_token, project=sb.jira_project, policy=FAST
+        sb.url("jira"),
+        sb.jira_user,
+        sb.jira_token,
+        project=sb.jira_project,
+        flavour=sb.jira_flavour,
+        policy=FAST,
     )
 
 

@@ -132,29 +132,83 @@ def test_the_pagerduty_spec_check_catches_a_malformed_event(sb: Sandbox) -> None
     assert _errors(spec, _as_openapi(bad, PAGERDUTY_HOST, bad.path, {})) != []
 
 
-def test_every_jira_request_matches_the_platform_spec(sb: Sandbox, tracker: JiraTracker) -> None:
+# Cloud's enhanced search (`/rest/api/{2,3}/search/jql`) came after the stored description
+# (2024-03); its query parameters, from the REST reference ("Search for issues using JQL enhanced
+# search (GET)"): `jql` is required, `startAt`/`validateQuery` of the removed search are not taken.
+SEARCH_JQL_PARAMS = {
+    "jql",
+    "nextPageToken",
+    "maxResults",
+    "fields",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+    "failFast",
+    "reconcileIssues",
+}
+
+
+def _search_jql_problems(request: Request) -> list[str]:
+    problems = [f"unknown parameter {p!r}" for p in sorted(set(request.query) - SEARCH_JQL_PARAMS)]
+    if not request.query.get("jql"):
+        problems.append("jql is required")
+    if request.method != "GET" and request.method != "POST":
+        problems.append(f"method {request.method}")
+    return problems
+
+
+def test_every_jira_request_matches_the_platform_spec(
+    sb: Sandbox, tracker: JiraTracker, flavour: str
+) -> None:
     spec = _spec("jira-platform.openapi.json")
     tracker.check()
     epic = tracker.create_epic("Storm", "Negative spike", labels=["crisis"])
+    who = "5f1a00000000000000000001" if flavour == "cloud" else "crisis.lead"
     first, _ = tracker.create_tasks(
-        epic.key, [TaskSpec("Statement", due="2026-12-01", assignee="alice"), TaskSpec("Brief")]
+        epic.key, [TaskSpec("Statement", due="2026-12-01", assignee=who), TaskSpec("Brief")]
     )
     tracker.comment(first.key, "Published")
     tracker.transition(first.key, "In Progress")
+    tracker.status(first.key)
     tracker.open_tasks(epic.key)
     recorded = sb.requests("jira")
+    search = "/rest/api/2/search/jql" if flavour == "cloud" else "/rest/api/2/search"
     assert {(r.method, _jira_resource(r.path)) for r in recorded} == {
         ("GET", "/rest/api/2/serverInfo"),
         ("GET", "/rest/api/2/project/{key}"),
         ("POST", "/rest/api/2/issue"),
+        ("GET", "/rest/api/2/issue/{key}"),
         ("POST", "/rest/api/2/issue/{key}/comment"),
         ("GET", "/rest/api/2/issue/{key}/transitions"),
         ("POST", "/rest/api/2/issue/{key}/transitions"),
         ("GET", "/rest/api/2/field"),
-        ("GET", "/rest/api/2/search"),
+        ("GET", search),
     }
+    checked = 0
     for request in recorded:
-        assert _errors(spec, _jira_request(request)) == [], (request.method, request.path)
+        if request.path.endswith("/search/jql"):
+            assert _search_jql_problems(request) == [], request.query
+        else:
+            assert _errors(spec, _jira_request(request)) == [], (request.method, request.path)
+        checked += 1
+    assert checked == len(recorded) >= 10
+    # Every field sent on a create is one the flavour's create screen has (the emulator refuses
+    # others); Cloud never gets Data Center's custom fields, Data Center never gets `parent`.
+    sent = {
+        name
+        for r in recorded
+        if r.method == "POST" and r.path.endswith("/issue")
+        for name in r.body["fields"]
+    }
+    if flavour == "cloud":
+        assert "parent" in sent and not any(n.startswith("customfield_") for n in sent)
+    else:
+        assert "parent" not in sent and {"customfield_10011", "customfield_10014"} <= sent
+
+
+def test_the_search_jql_check_catches_the_removed_searchs_parameters() -> None:
+    old = Request("jira", "GET", "/rest/api/2/search/jql", {"startAt": "0"}, {}, None, b"", 0.0)
+    assert _search_jql_problems(old) == ["unknown parameter 'startAt'", "jql is required"]
 
 
 # Slack: per method, the arguments its documentation marks required and the body it is sent as.

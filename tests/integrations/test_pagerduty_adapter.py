@@ -44,12 +44,55 @@ def test_trigger_acknowledge_resolve_moves_the_incident(sb: Sandbox, pager: Page
     }
 
 
+EXECS = "sbxexecutives0000000000000000000"  # bound in playbooks/roles.sandbox.yaml
+DUTY = "sbxdutyexecutive0000000000000000"
+
+
 def test_routing_key_per_call_pages_another_service(sb: Sandbox, pager: PagerDutyPager) -> None:
-    exec_key = "e" * 32
-    pager.trigger("Exec page", dedup_key="exec-1", routing_key=exec_key)
-    pager.resolve("exec-1", routing_key=exec_key)
+    pager.trigger("Exec page", dedup_key="exec-1", routing_key=EXECS)
+    pager.resolve("exec-1", routing_key=EXECS)
     incident = sb.state("pagerduty")["incidents"]["exec-1"]
-    assert incident["routing_key"] == exec_key and incident["status"] == "resolved"
+    assert incident["routing_key"] == EXECS and incident["status"] == "resolved"
+
+
+def test_a_dedup_key_belongs_to_the_routing_key_that_triggered_it(
+    sb: Sandbox, pager: PagerDutyPager
+) -> None:
+    """PagerDuty: events for a dedup key apply only through the routing key of its trigger."""
+    pager.trigger("Exec page", dedup_key="page-1", routing_key=EXECS)
+    pager.acknowledge("page-1")  # the default key: another service, dropped
+    pager.resolve("page-1", routing_key=DUTY)  # dropped too
+    (alert,) = sb.state("pagerduty")["alerts"]
+    assert alert["status"] == "triggered" and alert["events"] == ["trigger"]
+
+    pager.trigger("Duty page", dedup_key="page-1", routing_key=DUTY)  # that service's own alert
+    assert [(p["routing_key"], p["dedup_key"]) for p in sb.state("pagerduty")["pages"]] == [
+        (EXECS, "page-1"),
+        (DUTY, "page-1"),
+    ]
+
+
+def test_a_second_trigger_with_an_open_alerts_key_notifies_nobody(
+    sb: Sandbox, pager: PagerDutyPager
+) -> None:
+    pager.trigger("First page", dedup_key="same", routing_key=EXECS)
+    pager.trigger("Second page", dedup_key="same", routing_key=EXECS)
+    assert len(sb.state("pagerduty")["pages"]) == 1
+    pager.resolve("same", routing_key=EXECS)
+    pager.trigger("After the resolve", dedup_key="same", routing_key=EXECS)
+    assert [p["summary"] for p in sb.state("pagerduty")["pages"]] == [
+        "First page",
+        "After the resolve",
+    ]
+
+
+def test_a_routing_key_the_account_does_not_have_is_refused(pager: PagerDutyPager) -> None:
+    with pytest.raises(IntegrationError) as caught:
+        pager.trigger("x", dedup_key="d", routing_key="e" * 32)
+    assert caught.value.message == (
+        "PagerDuty refused trigger: HTTP 400: Event object is invalid: Invalid routing key"
+    )
+    assert not caught.value.retryable
 
 
 def test_invalid_event_is_refused_with_pagerdutys_reasons(pager: PagerDutyPager) -> None:

@@ -225,7 +225,7 @@ def test_ladder_rungs_fire_at_their_virtual_times_and_stop_at_ack() -> None:
         "outcome": "acknowledged",
     }
     assert [c.args["dedup_key"] for c in services.calls_to("pager.trigger")] == [
-        "firebreak-incident-7"
+        "firebreak/incident-7/ack/escalation-0/duty"
     ]
     assert "rk-duty" not in str([e.data for e in runtime.timeline] + [e.summary for e in rungs])
 
