@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import (
+    check,
     db,
     demo,
     detect,
@@ -38,6 +39,7 @@ for module in (
     settings,
     db,
     followups,
+    check,
 ):
     module.register(app)
 

@@ -29,10 +29,18 @@ def register(app: typer.Typer) -> None:
         state_dir: Path | None = typer.Option(
             None, help="Where to write the sandbox CA file (default: a temporary directory)."
         ),
+        jira_flavour: str = typer.Option(
+            "datacenter", help="Which Jira to emulate: datacenter or cloud (their rules differ)."
+        ),
     ) -> None:
         """Run loopback Slack, Jira and PagerDuty emulators and print the settings that use them."""
         try:
-            box = Sandbox(host=host, port_base=port_base, state_dir=state_dir).start()
+            box = Sandbox(
+                host=host, port_base=port_base, state_dir=state_dir, jira_flavour=jira_flavour
+            ).start()
+        except ValueError as e:
+            typer.secho(str(e), fg="red", err=True)
+            raise typer.Exit(2) from None
         except OSError as e:
             typer.secho(
                 f"Could not start the sandbox on {host} (port base {port_base}): {e.strerror or e}",

@@ -110,9 +110,23 @@ class JiraTracker:
                 f"{self.url} is {actual} but FIREBREAK_JIRA_FLAVOUR is {self.flavour}: "
                 f"set it to {'cloud' if cloud else 'datacenter'}",
             )
+        ids = self._type_ids()
+        for wanted in (self._epic_type, self._task_type):
+            if wanted not in ids:
+                raise IntegrationError(
+                    SERVICE,
+                    f"Jira project {self.project} has no issue type {wanted!r} "
+                    f"(it has: {', '.join(sorted(k for k in ids if k != '_project'))})",
+                )
         if self.flavour == "datacenter":
-            self._epic_field_ids()
+            self._epic_link_id()
         return str(info.get("version", "?"))
+
+    def person(self, who: str) -> str:
+        """The display name of the person tasks would be assigned to (account id on Cloud,
+        username on Data Center); refused when the site has no such person."""
+        user = self._call(f"find the user {who!r}", lambda: self._client.user(who))
+        return str(getattr(user, "displayName", who))
 
     def create_epic(
         self, summary: str, description: str = "", *, labels: list[str] | None = None

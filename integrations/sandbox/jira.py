@@ -95,14 +95,24 @@ class JiraEmulator:
     service = "jira"
 
     def __init__(
-        self, user: str, token: str, project: str = "CRISIS", *, flavour: str = "datacenter"
+        self,
+        user: str,
+        token: str,
+        project: str = "CRISIS",
+        *,
+        flavour: str = "datacenter",
+        usernames: tuple[str, ...] = (),
+        account_ids: tuple[str, ...] = (),
     ) -> None:
         self.user, self.token, self.project_key = user, token, project
         self.flavour = flavour
+        # The people of the site: Data Center knows them by username, Cloud by account id.
+        self.usernames, self.account_ids = set(usernames), set(account_ids)
         self.base_url = ""  # set once the server knows its port, for `self` links
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Reply]]] = [
             ("GET", re.compile(r"/rest/api/2/serverInfo"), self._server_info),
             ("GET", re.compile(r"/rest/api/2/myself"), self._myself),
+            ("GET", re.compile(r"/rest/api/2/user"), self._user_get),
             ("GET", re.compile(r"/rest/api/2/field"), lambda r: json_reply(self.fields())),
             ("GET", re.compile(r"/rest/api/2/project/(?P<ref>[^/]+)"), self._project),
             ("POST", re.compile(r"/rest/api/2/issue"), self._create),
@@ -279,8 +289,8 @@ class JiraEmulator:
         if due is not None and not _is_date(due):
             errors["duedate"] = f"Error parsing date string: {due}"
         assignee = fields.get("assignee")
-        if assignee is not None and not isinstance(assignee, dict):
-            errors["assignee"] = "expected Object for assignee"
+        if assignee is not None and (problem := self._assignee_problem(assignee)):
+            errors["assignee"] = problem
         if errors:
             return json_reply({"errorMessages": [], "errors": errors}, 400)
         number = next(self._numbers)
@@ -310,6 +320,41 @@ class JiraEmulator:
             return SETTABLE | {"parent"}
         # Data Center: `parent` is for sub-tasks only; epics take a name, the rest an Epic Link.
         return SETTABLE | {EPIC_NAME_FIELD if is_epic else EPIC_LINK_FIELD}
+
+    def _assignee_problem(self, ref: Any) -> str | None:
+        """Data Center wants `name` (an accountId-only object is refused); Cloud reads only
+        `accountId` and ignores a `name`. Both refuse a person the site does not have."""
+        if not isinstance(ref, dict):
+            return "expected Object"
+        if self.cloud:
+            account = ref.get("accountId") or ref.get("id")
+            if account and str(account) not in self.account_ids:
+                return f"Account ID {account} does not exist."
+            return None
+        name = ref.get("name")
+        if not name:
+            return "expected Object containing a 'name' property"
+        if str(name) not in self.usernames:
+            return f"User '{name}' does not exist."
+        return None
+
+    def _user_get(self, request: Request) -> Reply:
+        """`GET /rest/api/2/user?accountId=` (Cloud) or `?username=` (Data Center)."""
+        if self.cloud:
+            account = request.query.get("accountId", "")
+            if account not in self.account_ids:
+                return _error(
+                    404, f"Specified user does not exist or you do not have access: {account}"
+                )
+            return json_reply(self._user({"accountId": account}))
+        name = request.query.get("username", "")
+        if not name:
+            return _error(
+                400, "Either the 'username' or the 'key' query parameters need to be provided"
+            )
+        if name not in self.usernames:
+            return _error(404, f"The user named '{name}' does not exist")
+        return json_reply(self._user({"name": name}))
 
     def _user(self, ref: dict[str, Any] | None) -> dict[str, Any] | None:
         """An assignee as Jira answers it. Cloud knows people only by accountId and ignores

@@ -33,6 +33,18 @@ def bound_routing_keys() -> tuple[str, ...]:
     return tuple(sorted({k for name in roles.names if (k := roles.routing_key(name))}))
 
 
+def jira_people() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The usernames and account ids the sandbox role bindings assign Jira tasks to: the
+    sandbox's Jira has these people (both flavours), as a real site has its staff."""
+    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
+
+    roles = RoleBindings.load(DEFAULT_ROLES_FILE)
+    bindings = [roles.get(name) for name in roles.names]
+    names = tuple(sorted({b.jira_assignee for b in bindings if b.jira_assignee}))
+    ids = tuple(sorted({b.jira_account_id for b in bindings if b.jira_account_id}))
+    return names, ids
+
+
 def workspace_channels() -> tuple[str, ...]:
     """The sandbox workspace holds #general and every channel the sandbox role bindings name,
     as a real workspace holds the channels its roles are bound to."""
@@ -66,7 +78,15 @@ class Sandbox:
         self.jira_project = project
         self.routing_key = secrets.token_hex(16)  # PagerDuty keys are 32 characters
         self.slack = SlackEmulator(self.slack_token, channels or workspace_channels())
-        self.jira = JiraEmulator(self.jira_user, self.jira_token, project, flavour=jira_flavour)
+        usernames, account_ids = jira_people()
+        self.jira = JiraEmulator(
+            self.jira_user,
+            self.jira_token,
+            project,
+            flavour=jira_flavour,
+            usernames=usernames,
+            account_ids=account_ids,
+        )
         self._jira_flavour = jira_flavour
         self.pagerduty = PagerDutyEmulator((self.routing_key, *bound_routing_keys()))
         for emulator in (self.slack, self.jira, self.pagerduty):

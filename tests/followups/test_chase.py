@@ -248,9 +248,11 @@ def test_issue_status_reads_status_and_assignee_in_one_request(sandboxed: Sandbo
 
     tracker = jira(sandboxed)
     epic = tracker.create_epic("Storm")
-    first, second = tracker.create_tasks(epic.key, [TaskSpec("a", assignee="alice"), TaskSpec("b")])
+    first, second = tracker.create_tasks(
+        epic.key, [TaskSpec("a", assignee="comms.lead"), TaskSpec("b")]
+    )
     tracker.transition(first.key, "In Progress")
-    assert tracker.status(first.key) == IssueStatus(first.key, "In Progress", False, "alice")
+    assert tracker.status(first.key) == IssueStatus(first.key, "In Progress", False, "comms.lead")
     tracker.transition(second.key, "Done")
     assert tracker.status(second.key) == IssueStatus(second.key, "Done", True, None)
     reads = [r for r in sandboxed.requests("jira") if r.path == f"/rest/api/2/issue/{first.key}"]

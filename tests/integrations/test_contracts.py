@@ -171,6 +171,7 @@ def test_every_jira_request_matches_the_platform_spec(
     tracker.transition(first.key, "In Progress")
     tracker.status(first.key)
     tracker.open_tasks(epic.key)
+    tracker.person(who)
     recorded = sb.requests("jira")
     search = "/rest/api/2/search/jql" if flavour == "cloud" else "/rest/api/2/search"
     assert {(r.method, _jira_resource(r.path)) for r in recorded} == {
@@ -182,6 +183,7 @@ def test_every_jira_request_matches_the_platform_spec(
         ("GET", "/rest/api/2/issue/{key}/transitions"),
         ("POST", "/rest/api/2/issue/{key}/transitions"),
         ("GET", "/rest/api/2/field"),
+        ("GET", "/rest/api/2/user"),
         ("GET", search),
     }
     checked = 0
