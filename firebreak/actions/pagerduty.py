@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from firebreak.actions.base import ActionContext, ActionError, integration_call
+from firebreak.ports import ServiceNotConfigured
 
 PREFIX = "firebreak"
 MAX_DEDUP_KEY = 255  # PagerDuty's limit
@@ -50,13 +51,17 @@ def page(
     pager = ctx.runtime.integrations.pager
 
     def trigger() -> dict[str, Any]:
-        sent = pager.trigger(
-            summary[:1024],
-            dedup_key=key,
-            severity=severity,
-            details={"incident": ctx.incident_id, **dict(details or {})},
-            routing_key=routing_key,
-        )
+        try:
+            sent = pager.trigger(
+                summary[:1024],
+                dedup_key=key,
+                severity=severity,
+                details={"incident": ctx.incident_id, **dict(details or {})},
+                routing_key=routing_key,
+            )
+        except ServiceNotConfigured as exc:  # say which role has no key
+            message = f"cannot page {audience}: {exc.message}"
+            raise ServiceNotConfigured(exc.service, message) from None
         return {"dedup_key": sent or key}
 
     return str(ctx.effect(what, trigger)["dedup_key"])

@@ -91,8 +91,10 @@ def test_without_pagerduty_a_page_fails_naming_the_settings_and_slack_still_post
 
     assert result.steps["page"].status == "failed" and result.steps["brief"].status == "succeeded"
     failed = next(e for e in runtime.timeline if e.kind == "step.failed")
+    assert "pagerduty: cannot page executives: PagerDuty is not configured" in failed.summary
     assert "pagerduty_routing_key" in failed.summary
     assert "FIREBREAK_PAGERDUTY_ROUTING_KEY" in failed.summary
+    assert failed.summary.endswith("; the other steps go on")
     assert sandboxed.requests("pagerduty") == []
 
 
