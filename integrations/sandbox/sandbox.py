@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,21 +25,24 @@ from integrations.sandbox.slack import SlackEmulator
 SERVICES = ("slack", "jira", "pagerduty")
 
 
+@cache
+def _sandbox_roles() -> Any:
+    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
+
+    return RoleBindings.load(DEFAULT_ROLES_FILE)
+
+
 def bound_routing_keys() -> tuple[str, ...]:
     """The PagerDuty routing keys the sandbox role bindings name: the sandbox's PagerDuty has a
     service (an Events API v2 integration) for each, as a real account has for the keys it gave."""
-    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
-
-    roles = RoleBindings.load(DEFAULT_ROLES_FILE)
+    roles = _sandbox_roles()
     return tuple(sorted({k for name in roles.names if (k := roles.routing_key(name))}))
 
 
 def jira_people() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The usernames and account ids the sandbox role bindings assign Jira tasks to: the
     sandbox's Jira has these people (both flavours), as a real site has its staff."""
-    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
-
-    roles = RoleBindings.load(DEFAULT_ROLES_FILE)
+    roles = _sandbox_roles()
     bindings = [roles.get(name) for name in roles.names]
     names = tuple(sorted({b.jira_assignee for b in bindings if b.jira_assignee}))
     ids = tuple(sorted({b.jira_account_id for b in bindings if b.jira_account_id}))
@@ -48,9 +52,7 @@ def jira_people() -> tuple[tuple[str, ...], tuple[str, ...]]:
 def workspace_channels() -> tuple[str, ...]:
     """The sandbox workspace holds #general and every channel the sandbox role bindings name,
     as a real workspace holds the channels its roles are bound to."""
-    from firebreak.roles import DEFAULT_ROLES_FILE, RoleBindings
-
-    roles = RoleBindings.load(DEFAULT_ROLES_FILE)
+    roles = _sandbox_roles()
     named = {roles.get(name).slack_channel for name in roles.names}
     return ("general", *sorted(c.lstrip("#") for c in named if c))
 
