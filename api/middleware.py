@@ -105,7 +105,8 @@ class CatchAll:
 
     Starlette's own handler for `Exception` answers and then re-raises to the server, which
     closes the connection (clients see a reset). Here the error is logged with its traceback
-    under a reference, answered, and not re-raised: the connection stays usable.
+    under a reference, answered, and not re-raised: the connection stays usable. An error after
+    the response was complete (a background task) is only logged: the client has its answer.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -115,25 +116,31 @@ class CatchAll:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = finished = False
 
         async def watched_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, finished
             if message["type"] == "http.response.start":
                 started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
             await send(message)
 
         try:
             await self.app(scope, receive, watched_send)
         except Exception as exc:
             reference = uuid.uuid4().hex[:12]
+            when = "after its response" if finished else "on"
             log.error(
-                "Unhandled error %s on %s %s",
+                "Unhandled error %s %s %s %s",
                 reference,
+                when,
                 scope.get("method"),
                 scope.get("path"),
                 exc_info=exc,
             )
+            if finished:
+                return
             if started:  # half a response is out: nothing truthful can follow, so end it
                 raise
             await _send_json(send, 500, internal_error_body(reference))

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 Severity = Literal["sev1", "sev2", "sev3", "sev4"]
 
 MAX_INPUTS_BYTES = 64 * 1024  # a playbook's inputs are a few names and numbers
+MAX_INPUTS_DEPTH = 16  # lists and objects within inputs; deeper breaks JSON encoders (orjson: 255)
 _INT64 = 2**63 - 1
 
 
@@ -26,8 +27,10 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
-def _check_json_value(value: Any, where: str) -> None:
+def _check_json_value(value: Any, where: str, depth: int = 1) -> None:
     """Inputs are stored as JSON and read by other systems: 64-bit integers, finite numbers."""
+    if depth > MAX_INPUTS_DEPTH:
+        raise ValueError(f"{where}: nested more than {MAX_INPUTS_DEPTH} levels deep")
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, int):
@@ -40,11 +43,11 @@ def _check_json_value(value: Any, where: str) -> None:
         _no_nul(value)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_json_value(item, f"{where}/{index}")
+            _check_json_value(item, f"{where}/{index}", depth + 1)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_json_value(key, where)
-            _check_json_value(item, f"{where}/{key}")
+            _check_json_value(key, where, depth + 1)
+            _check_json_value(item, f"{where}/{key}", depth + 1)
 
 
 def _checked_inputs(value: dict[str, Any]) -> dict[str, Any]:

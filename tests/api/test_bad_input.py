@@ -98,6 +98,7 @@ def test_out_of_range_ids_are_422_naming_the_parameter(
         ({"product": "x", "reach_estimate": -HUGE}, "inputs/reach_estimate: integer out of range"),
         ({"product": "a\u0000b"}, "NUL"),
         ({"product": "x" * 70_000}, "at most 65536"),
+        ({"product": "x", "deep": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}, "16 levels deep"),
     ],
 )
 def test_declare_with_out_of_range_inputs_is_422(

@@ -93,6 +93,7 @@ def test_errors_answer_and_keep_the_connection(live: Live) -> None:
     conn = http.client.HTTPConnection(live.host, live.port, timeout=30)
     asks = [
         ("GET", "/boom", {}, 500),
+        ("GET", "/late-boom", {}, 200),
         ("GET", f"/api/v1/incidents/{2**70}", _headers("lead"), 422),
         ("GET", "/api/v1/incidents/12345", _headers("lead"), 404),
         ("GET", "/api/v1/incidents", {}, 401),
