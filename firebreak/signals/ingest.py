@@ -44,6 +44,8 @@ HISTORY_CHUNK = 10_000
 NEGATIVE_KINDS = frozenset({"complaint", "venting"})  # what the triager counts against an author
 # How far back the detectors' state reaches when none is declared by the engine.
 DEFAULT_HORIZON = timedelta(days=8)
+# Signals dated further ahead than this do not set the end of the detection horizon on restart.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 IncidentCallback = Callable[[int], object]
 
@@ -220,8 +222,15 @@ class Ingestor:
         if self.detection is None:
             return 0
         horizon = getattr(self.detection, "horizon", None) or DEFAULT_HORIZON
+        # The horizon ends at the newest signal, but not past tomorrow: one future-dated signal
+        # (a sender's clock, a typo'd year) must not push every real one out of the window.
+        ceiling = datetime.now(UTC) + FUTURE_TOLERANCE
         with self.engine.connect() as conn:
-            latest = conn.execute(select(func.max(SIGNAL_TABLE.c.created_at))).scalar()
+            latest = conn.execute(
+                select(func.max(SIGNAL_TABLE.c.created_at)).where(
+                    SIGNAL_TABLE.c.created_at <= ceiling
+                )
+            ).scalar()
         if latest is None:
             return 0
         count = 0
@@ -235,7 +244,7 @@ class Ingestor:
             since = latest - horizon
             query = (
                 select(*(cols[n] for n in names))
-                .where(cols.created_at >= since)
+                .where(cols.created_at >= since, cols.created_at <= ceiling)
                 .order_by(cols.created_at, cols.id)
             )
             with self.engine.connect() as conn:
@@ -244,8 +253,8 @@ class Ingestor:
                     # result processing cost more than the detectors themselves.
                     rows: Iterable[Any] = conn.exec_driver_sql(
                         f"SELECT {', '.join(names)} FROM {SIGNAL_TABLE.name} "
-                        "WHERE created_at >= ? ORDER BY created_at, id",
-                        (_sqlite_datetime(since),),
+                        "WHERE created_at >= ? AND created_at <= ? ORDER BY created_at, id",
+                        (_sqlite_datetime(since), _sqlite_datetime(ceiling)),
                     )
                     parse = _from_sqlite
                 else:

@@ -25,10 +25,12 @@ def test_ingestion_on_postgres(pg_engine: Engine) -> None:
         return Ingestor(pg_engine, DetectionEngine({"storm": storm_trigger()}), launched.append)
 
     first = ingestor()
-    body = orjson.dumps([*burst(25), {"text": ""}, burst(1)[0]])
+    # A sender's clock a century ahead must not push the real signals out of the rebuilt window.
+    (future,) = burst(1, prefix="future", brand="globex", start=T0.replace(year=2199))
+    body = orjson.dumps([future, *burst(25), {"text": ""}, burst(1)[0]])
     result = first.ingest_body(body, "application/json")
-    assert (result.accepted, result.duplicates) == (25, 1)
-    assert [r["index"] for r in result.rejected] == [25]
+    assert (result.accepted, result.duplicates) == (26, 1)
+    assert [r["index"] for r in result.rejected] == [26]
     assert len(result.incidents_opened) == 1 and launched == result.incidents_opened
 
     restarted = ingestor()
