@@ -253,7 +253,8 @@ class Engine:
         pending = {sid: step for sid, step in self.steps.items() if sid not in self.restored}
         running: dict[Future[StepResult], str] = {}
         done: queue.Queue[Future[StepResult]] = queue.Queue()
-        failed_step: str | None = None
+        failed_step: str | None = None  # a step whose `on_failure: stop` ended the playbook
+        first_failure: str | None = None  # the first step whose failure fails the run
         finished = 0
         with ThreadPoolExecutor(self._max_workers, thread_name_prefix="step") as pool:
             while pending or running:
@@ -296,9 +297,15 @@ class Engine:
                 finished += 1
                 step_id = running.pop(future)
                 result = future.result()
-                stops = _on_failure(self.steps[step_id]) == "fail" and not result.unconfigured
-                if result.status == FAILED and stops:
-                    failed_step = failed_step or step_id
+                policy = _on_failure(self.steps[step_id])
+                if result.status == FAILED and not result.unconfigured:
+                    # `fail` fails the run but only skips the steps that need this one, so a
+                    # follow-up that fails cannot hold up the public response; `stop` stops all.
+                    if policy in ("fail", "stop"):
+                        first_failure = first_failure or step_id
+                    if policy == "stop":
+                        failed_step = failed_step or step_id
+        failed_step = failed_step or first_failure
         status = FAILED if failed_step else SUCCEEDED
         ran = [sid for sid, r in self.results.items() if r.status != SKIPPED]
         ran.sort(key=lambda sid: (self.results[sid].started_at or datetime.min, self.order[sid]))
@@ -414,10 +421,11 @@ class Engine:
         else:
             policy = _on_failure(step)
             then = {
-                "fail": "the playbook stops",
+                "fail": "steps that need it are skipped, the others go on",
+                "stop": "the playbook stops",
                 "continue": "continuing",
             }.get(policy, f"running '{policy}'")
-            if result.unconfigured and policy == "fail":
+            if result.unconfigured and policy in ("fail", "stop"):
                 then = "the other steps go on"
             self.runtime.record(
                 "step.failed",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firebreak.playbook.model import BRANCHES, Playbook
+from firebreak.playbook.model import BRANCHES, ON_FAILURE_POLICIES, Playbook
 
 # Words Mermaid reads as syntax; a step with such an id gets a suffixed node id.
 _RESERVED = {"end", "graph", "subgraph", "flowchart", "style", "class", "click", "default"}
@@ -40,6 +40,6 @@ def mermaid(playbook: Playbook) -> str:
             for target in targets:
                 label = _BRANCH_LABEL.get(branch, branch)
                 lines.append(f"  {_id(step.id)} -->|{label}| {_id(target)}")
-        if step.on_failure not in ("continue", "fail"):
+        if step.on_failure not in ON_FAILURE_POLICIES:
             lines.append(f"  {_id(step.id)} -.->|on failure| {_id(step.on_failure)}")
     return "\n".join(lines) + "\n"

@@ -43,6 +43,8 @@ IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ROLE_PATTERN = r"^[a-z][a-z0-9_-]*$"
 EXPRESSION_PATTERN = r"^\s*\$\{\{.*\}\}\s*$"
+# What `on_failure` may say besides the id of a handler step.
+ON_FAILURE_POLICIES = ("fail", "stop", "continue")
 
 Identifier = Annotated[
     str,
@@ -389,7 +391,11 @@ class StepBase(_Strict):
     retry: Retry | None = None
     timeout: Duration | None = Field(default=None, description="Fail the step after this long")
     on_failure: Identifier = Field(
-        default="fail", description="continue, fail (the run), or the id of a step to run"
+        default="fail",
+        description=(
+            "fail (the run fails; only steps that need this one are skipped), stop (the whole "
+            "playbook stops), continue (as if it succeeded), or the id of a step to run"
+        ),
     )
 
     _compiled_with: Value | None = PrivateAttr(default=None)

@@ -30,6 +30,7 @@ from firebreak.playbook.model import (
     BRANCHES,
     EXPRESSION_PATTERN,
     IDENTIFIER_PATTERN,
+    ON_FAILURE_POLICIES,
     ROLE_PATTERN,
     SLUG_PATTERN,
     STEP_MODELS,
@@ -375,7 +376,7 @@ class _Checker:
                     if isinstance(t, str)
                 )
         on_failure = step.get("on_failure")
-        if isinstance(on_failure, str) and on_failure not in ("continue", "fail"):
+        if isinstance(on_failure, str) and on_failure not in ON_FAILURE_POLICIES:
             found.append((on_failure, ("steps", index, "on_failure")))
         return found
 
@@ -384,7 +385,7 @@ class _Checker:
         near = _did_you_mean(target, existing)
         hint = (near + " " if near else "") + f"steps: {', '.join(existing) or 'none'}"
         if path[2] == "on_failure":
-            hint = "write continue, fail, or a step id; " + hint
+            hint = "write continue, fail, stop, or a step id; " + hint
         self.add(path, f"{path[2]} names step {target!r}, which does not exist", hint)
 
     def _cycles(self, depends: dict[str, set[str]]) -> None:

@@ -295,3 +295,40 @@ def test_a_rerun_gate_keeps_the_deadline_it_was_opened_with() -> None:
     assert result.steps["approve"].outputs["outcome"] == "timed_out"
     timed_out = next(e for e in runtime.timeline if e.kind == "gate.timed_out")
     assert timed_out.at - runtime.incident.opened_at == timedelta(minutes=10)
+
+
+def test_a_failed_step_skips_only_what_needs_it_and_the_run_fails() -> None:
+    book = playbook(
+        post("filed", text="file"),
+        post("chase", needs=["filed"]),
+        {"id": "pause", "uses": "wait", "with": {"for": "10m"}},
+        post("announce", text="statement", needs=["pause"]),
+    )
+    failures = [FailureSpec(call="chat.post", match="file", retryable=False, message="boom")]
+    result, runtime, _ = run(book, failures=failures)
+    assert result.status == "failed"
+    assert result.failed_step == "filed"
+    assert {sid: r.status for sid, r in result.steps.items()} == {
+        "filed": "failed",
+        "chase": "skipped",
+        "pause": "succeeded",
+        "announce": "succeeded",
+    }
+    failed = next(e for e in runtime.timeline if e.kind == "step.failed")
+    assert failed.summary.endswith("steps that need it are skipped, the others go on")
+
+
+def test_on_failure_stop_stops_the_whole_playbook() -> None:
+    book = playbook(
+        post("first", text="file", on_failure="stop"),
+        post("later", needs=["first"]),
+        {"id": "pause", "uses": "wait", "with": {"for": "10m"}},
+        post("other", text="statement", needs=["pause"]),
+    )
+    failures = [FailureSpec(call="chat.post", match="file", retryable=False, message="boom")]
+    result, runtime, _ = run(book, failures=failures)
+    assert result.status == "failed"
+    assert result.steps["later"].status == "skipped"
+    assert result.steps["other"].status == "skipped"
+    failed = next(e for e in runtime.timeline if e.kind == "step.failed")
+    assert failed.summary.endswith("the playbook stops")
