@@ -1,7 +1,10 @@
 """Bearer-token auth: every endpoint declares the roles it admits.
 
-Tokens come from `settings.api_tokens` (token -> roles). The token itself never appears in a
-response, a log or the timeline: a principal is named by its roles and a short hash.
+A token is an account's (`firebreak token create`: a user's, acting with the user's roles, or a
+service's), looked up by its hash; a revoked or expired one, or a disabled user's, is refused.
+`settings.api_tokens` (FIREBREAK_API_TOKENS, token -> roles) stays as a bootstrap for automation:
+such a principal is named by its roles and a short hash. The token itself never appears in a
+response, a log or the timeline.
 
 Slack's callbacks carry no token: `SlackSigned` admits a request signed with the Slack app's
 signing secret instead, and the route then checks the Slack user against the role bindings.
@@ -16,15 +19,19 @@ from typing import Annotated, Literal
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import SettingsDep
+from api.deps import SessionDep, SettingsDep
+from firebreak import accounts
 from firebreak.principals import Principal
 from integrations.slack import slack_request_problem
 
-Role = Literal["lead", "comms", "reviewer", "admin", "ingest"]
-ROLES: tuple[Role, ...] = ("lead", "comms", "reviewer", "admin", "ingest")
-RESPONDERS: tuple[Role, ...] = ("lead", "comms", "admin")
+Role = Literal["lead", "comms", "responder", "reviewer", "admin", "ingest"]
+ROLES: tuple[Role, ...] = ("admin", "lead", "comms", "responder", "reviewer", "ingest")
+RESPONDERS: tuple[Role, ...] = ("lead", "comms", "responder", "admin")
 
-_bearer = HTTPBearer(auto_error=False, description="A token from FIREBREAK_API_TOKENS")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `firebreak token create` (or FIREBREAK_API_TOKENS, for automation)",
+)
 
 
 def _principal_for(token: str, tokens: dict[str, list[str]]) -> Principal | None:
@@ -40,6 +47,7 @@ def _principal_for(token: str, tokens: dict[str, list[str]]) -> Principal | None
 
 def authenticate(
     settings: SettingsDep,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     challenge = {"WWW-Authenticate": "Bearer"}
@@ -50,6 +58,8 @@ def authenticate(
             headers=challenge,
         )
     principal = _principal_for(credentials.credentials, settings.api_tokens)
+    if principal is None and len(credentials.credentials) <= 256:
+        principal = accounts.authenticate_token(session, credentials.credentials)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Invalid bearer token", headers=challenge)
     return principal
@@ -70,6 +80,7 @@ def require_roles(*admitted: Role) -> object:
             )
         return principal
 
+    check.admitted = admitted  # type: ignore[attr-defined]  # read by the security table
     return Depends(check)
 
 

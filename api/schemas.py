@@ -157,7 +157,13 @@ class GateDecision(SQLModel):
     decision: Literal["approve", "reject", "acknowledge"]
     comment: Text | None = Field(default=None, max_length=2000)
     by: Text | None = Field(
-        default=None, max_length=64, description="Who decides (recorded with the token's roles)"
+        default=None,
+        max_length=64,
+        description=(
+            "Only for a shared automation token (FIREBREAK_API_TOKENS): the person using it, "
+            "recorded beside the token. It never counts as another approver; a user's own "
+            "token is recorded as that user"
+        ),
     )
 
 

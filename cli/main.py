@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import (
+    accounts,
     check,
     db,
     demo,
@@ -40,6 +41,7 @@ for module in (
     db,
     followups,
     check,
+    accounts,
 ):
     module.register(app)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 import socket
 
 import typer
+from sqlmodel import Session
 
-from cli.common import console, fail
-from firebreak.settings import get_settings
-
-ALL_ROLES = ["admin", "lead", "comms", "reviewer", "ingest"]
+from cli.common import console, database, fail
+from firebreak import accounts
+from firebreak.settings import Settings, get_settings
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -39,18 +38,28 @@ def register(app: typer.Typer) -> None:
         if not _port_free(host, port):
             fail(f"cannot listen on {host}:{port}: the address is in use or not available.")
         settings = get_settings()
-        if not settings.api_tokens:
-            # A throwaway token for this run only: printed once here, held in memory, never logged.
-            token = secrets.token_urlsafe(24)
-            settings = settings.model_copy(update={"api_tokens": {token: ALL_ROLES}})
-            console.print(
-                "No FIREBREAK_API_TOKENS configured: an admin token (all roles) for this run:\n"
-                f"  [bold]{token}[/]",
-                highlight=False,
-            )
+        _first_admin(settings)
         try:
             api = create_app(settings)
         except Exception as exc:
             fail(f"cannot start the API: {exc}")
         console.print(f"Firebreak API on http://{host}:{port} (docs: /docs)", highlight=False)
         uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+def _first_admin(settings: Settings) -> None:
+    """A fresh install gets an admin with a one-time password, printed here once, never logged."""
+    with Session(database(settings)) as session:
+        password = accounts.ensure_first_admin(session)
+        session.commit()
+    if password is None:
+        return
+    console.print(
+        "No users yet: created the first admin.\n"
+        f"  user [bold]admin[/], one-time password [bold]{password}[/]\n"
+        "Set a real password before anything else: `firebreak user passwd admin` (or POST "
+        "/api/v1/auth/password with username, password, new_password). Then get an API token "
+        "with `firebreak token create --user admin` or POST /api/v1/auth/token, and add people "
+        "with `firebreak user add NAME --roles lead`.",
+        highlight=False,
+    )

@@ -3,7 +3,8 @@
 A gate is a row in the `gate` table. The flow opens it and polls it; people decide it through the
 API or Slack buttons (later the web pages), all through `decide_as`, which holds the one rule of
 who may decide. Deciding is first-come: a decided gate stays decided. An approval with
-`min_approvals: N` needs N different people; one rejection decides it.
+`min_approvals: N` needs N different people (by account, Slack user or token: never by a name
+typed in a request); one rejection decides it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ ACCEPTS = {"approval": {"approve", "reject"}, "ack": {"acknowledge"}}
 
 # API roles that answer for any audience, per kind of gate: a `comms` token decides statements
 # (they are comms' words) and acknowledges; leads and admins acknowledge on anyone's behalf.
-STANDS_IN = {"approval": frozenset({"comms"}), "ack": frozenset({"lead", "comms", "admin"})}
+STANDS_IN = {
+    "approval": frozenset({"comms"}),
+    "ack": frozenset({"lead", "comms", "responder", "admin"}),
+}
 
 
 class GateError(ValueError):
@@ -92,7 +96,13 @@ def decide_as(
     why = refusal(principal, gate)
     if why is not None:
         raise NotAllowed(why)
-    by = f"{on_behalf_of} ({principal.name})" if on_behalf_of else principal.name
+    if on_behalf_of and principal.user_id is not None and on_behalf_of != principal.name:
+        raise NotAllowed(
+            f"You are signed in as {principal.name}: a decision is recorded as its signed-in "
+            "user, and `by` is only for shared automation tokens."
+        )
+    named = on_behalf_of and on_behalf_of != principal.name
+    by = f"{on_behalf_of} ({principal.name})" if named else principal.name
     return decide(
         session,
         incident_id=incident_id,
@@ -100,6 +110,7 @@ def decide_as(
         decision=decision,
         by=by[:128],
         comment=comment,
+        identity=principal.identity,
     )
 
 
@@ -140,8 +151,14 @@ def decide(
     decision: str,
     by: str,
     comment: str | None = None,
+    identity: str | None = None,
 ) -> Gate:
-    """Record a person's decision on a pending gate, and put it on the timeline."""
+    """Record a person's decision on a pending gate, and put it on the timeline.
+
+    `identity` is who counts towards `min_approvals` (`Principal.identity`); `by` is how the
+    timeline names them. Without an identity (the demo's simulated people) `by` is both.
+    """
+    identity = identity or by
     if decision not in DECISIONS:
         raise GateError(f"Unknown decision {decision!r}: use one of {', '.join(DECISIONS)}.")
     gate = session.exec(
@@ -163,15 +180,18 @@ def decide(
     suffix = f": {comment}" if comment else ""
     needed = int(gate.subject.get("min_approvals") or 1) if gate.kind == "approval" else 1
     approvers: list[str] = list(gate.subject.get("approvals") or [])
+    who: list[str] = list(gate.subject.get("approver_ids") or approvers)
     if decision == "approve" and needed > 1:
-        if by in approvers:
+        if identity in who:
+            earlier = approvers[who.index(identity)] if len(approvers) == len(who) else by
             raise GateError(
-                f"{by} has already approved step {step_id!r}; it needs {needed - len(approvers)} "
-                f"more approval(s) from someone else."
+                f"{earlier} has already approved step {step_id!r}; it needs "
+                f"{needed - len(approvers)} more approval(s) from someone else."
             )
         approvers.append(by)
+        who.append(identity)
         # A new dict: SQLAlchemy does not see changes made inside a JSON value.
-        gate.subject = {**gate.subject, "approvals": approvers}
+        gate.subject = {**gate.subject, "approvals": approvers, "approver_ids": who}
         if len(approvers) < needed:
             session.add(gate)
             append_event(

@@ -26,6 +26,17 @@ class Principal:
     audiences: frozenset[str] = field(default_factory=frozenset)
     token_id: str | None = None  # a short hash of the API token, never the token
     slack_user: str | None = None
+    user_id: int | None = None  # the account, when the principal is a person with one
+
+    @property
+    def identity(self) -> str:
+        """Who this is for counting distinct people: the account, else the Slack user, else the
+        token. Never a name typed in a request body."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        if self.slack_user:
+            return f"slack:{self.slack_user}"
+        return f"token:{self.token_id or self.name}"
 
     @classmethod
     def from_slack(cls, user_id: str, user_name: str, bindings: RoleBindings) -> Principal:

@@ -70,7 +70,9 @@ class Settings(BaseSettings):
         default=None, description="Triage API batches in a worker process; default: if 2+ CPUs"
     )
 
-    # API access: token -> roles. `FIREBREAK_API_TOKENS='{"secret":["lead","comms"]}'`.
+    # Bootstrap API access for automation: token -> roles, `'{"secret":["ingest"]}'`. People
+    # use accounts (`firebreak user add`, `firebreak token create`): tokens stored hashed, with
+    # expiry and revocation, decisions recorded as the person. See docs/security.md.
     api_tokens: dict[str, list[str]] = Field(default_factory=dict)
 
     @property

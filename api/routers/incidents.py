@@ -31,7 +31,7 @@ from firebreak.store.models import Gate, Incident, IncidentStatus
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
-Reader = Annotated[Principal, require_roles("lead", "comms", "reviewer", "admin")]
+Reader = Annotated[Principal, require_roles("lead", "comms", "responder", "reviewer", "admin")]
 Lead = Annotated[Principal, require_roles("lead", "admin")]
 Responder = Annotated[Principal, require_roles(*RESPONDERS)]
 

@@ -23,8 +23,7 @@ from starlette.background import BackgroundTask
 
 from api.auth import SlackSigned
 from api.deps import SettingsDep, get_engine
-from firebreak import gates
-from firebreak.principals import Principal
+from firebreak import accounts, gates
 from firebreak.roles import RoleBindings, RoleError
 from firebreak.settings import Settings
 from firebreak.store.models import GateStatus
@@ -84,8 +83,9 @@ def _decide(engine: Engine, settings: Settings, click: GateClick) -> str:
     except RoleError as exc:
         log.error("Slack click refused: role bindings unreadable: %s", exc)
         raise InteractionFailed(503, f"Role bindings cannot be read: {exc}") from None
-    principal = Principal.from_slack(click.user_id, click.user_name, roles)
     with Session(engine, expire_on_commit=False) as session:
+        # The linked account when there is one: the same person as on the API, counted once.
+        principal = accounts.principal_for_slack(session, click.user_id, click.user_name, roles)
         try:
             decided = gates.decide_as(
                 session,

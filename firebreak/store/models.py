@@ -171,3 +171,36 @@ class PlaybookRun(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class User(SQLModel, table=True):
+    """A person (or, with role `ingest`, a signal source) who signs in and acts on Firebreak."""
+
+    __tablename__ = "app_user"  # `user` is reserved in PostgreSQL
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str | None = Field(default=None, max_length=128)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    password_hash: str | None = Field(default=None, max_length=256)  # argon2id; None: tokens only
+    # The Slack user id this person clicks as: one person across Slack, the web and the API.
+    slack_user_id: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    disabled: bool = False
+    must_change_password: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token held by a user, or by a service (roles of its own). Only its hash is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)  # sha256 hex of the token
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    service: str | None = Field(default=None, max_length=64)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    label: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -59,3 +59,16 @@ def make_api(tmp_path: Path) -> Iterator[Callable[..., Api]]:
 @pytest.fixture
 def api(make_api: Callable[..., Api]) -> Api:
     return make_api()
+
+
+def user_auth(api: Api, username: str, *roles: str, slack: str | None = None) -> dict[str, str]:
+    """A user with `roles` in the app's database and the headers of a token of theirs."""
+    from sqlmodel import Session
+
+    from firebreak import accounts
+
+    with Session(api.engine, expire_on_commit=False) as session:
+        accounts.add_user(session, username, list(roles), slack_user_id=slack)
+        issued = accounts.create_token(session, username=username)
+        session.commit()
+    return {"Authorization": f"Bearer {issued.secret}"}

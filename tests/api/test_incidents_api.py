@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from firebreak import gates
-from tests.api.conftest import Api, auth
+from tests.api.conftest import Api, auth, user_auth
 from tests.signals.helpers import burst
 
 PLAYBOOK_VALIDATION = importlib.util.find_spec("firebreak.playbook.validate") is not None
@@ -190,25 +190,46 @@ def _two_person_gate(api: Api) -> tuple[int, str]:
 
 def test_two_approvals_needed_means_two_different_people(api: Api) -> None:
     incident_id, url = _two_person_gate(api)
+    dana, eve = user_auth(api, "dana", "comms"), user_auth(api, "eve", "comms")
 
-    def decide(by: str, decision: str = "approve") -> object:
-        return api.client.post(url, json={"decision": decision, "by": by}, headers=auth("comms"))
+    def decide(headers: dict[str, str], decision: str = "approve") -> object:
+        return api.client.post(url, json={"decision": decision}, headers=headers)
 
-    first = decide("dana")
+    first = decide(dana)
     assert first.status_code == 200 and first.json()["status"] == "pending"
-    again = decide("dana")
+    again = decide(dana)
     assert again.status_code == 409 and "1 more approval(s) from someone else" in again.text
-    second = decide("eve")
+    second = decide(eve)
     assert second.status_code == 200 and second.json()["status"] == "approved"
-    assert "dana" in second.json()["decided_by"] and "eve" in second.json()["decided_by"]
+    assert second.json()["decided_by"] == "dana and eve"
     summaries = [
-        e["summary"]
+        (e["actor"], e["summary"])
         for e in api.client.get(
             f"/api/v1/incidents/{incident_id}/timeline", headers=auth("reviewer")
         ).json()["timeline"]
         if e["kind"] == "gate.decided"
     ]
-    assert "(1 of 2)" in summaries[0] and "approved approve_statement" in summaries[1]
+    assert summaries[0] == ("dana", "dana approved approve_statement (1 of 2)")
+    assert summaries[1] == ("dana and eve", "dana and eve approved approve_statement")
+
+
+def test_one_shared_token_is_one_approver_whatever_name_it_types(api: Api) -> None:
+    """The "alice then bob" hole: names in the body never count as more people."""
+    _, url = _two_person_gate(api)
+    alice = {"decision": "approve", "by": "alice"}
+    first = api.client.post(url, json=alice, headers=auth("comms"))
+    assert first.status_code == 200 and first.json()["status"] == "pending"
+    bob = api.client.post(url, json={"decision": "approve", "by": "bob"}, headers=auth("comms"))
+    assert bob.status_code == 409 and "alice (comms#" in bob.json()["detail"]
+    assert "1 more approval(s) from someone else" in bob.json()["detail"]
+
+
+def test_a_user_token_cannot_decide_in_someone_elses_name(api: Api) -> None:
+    _, url = _two_person_gate(api)
+    dana = user_auth(api, "dana", "comms")
+    posing = api.client.post(url, json={"decision": "approve", "by": "eve"}, headers=dana)
+    assert posing.status_code == 403
+    assert "signed in as dana" in posing.json()["detail"]
 
 
 def test_one_rejection_stops_a_two_person_approval(api: Api) -> None:

@@ -1,0 +1,47 @@
+"""Accounts: people and services with roles, argon2 passwords, hashed expiring API tokens."""
+
+from firebreak.accounts.service import (
+    MIN_PASSWORD,
+    ROLES,
+    AccountError,
+    IssuedToken,
+    add_user,
+    authenticate_token,
+    change_password,
+    check_password,
+    create_token,
+    disable_user,
+    ensure_first_admin,
+    get_user,
+    link_slack,
+    list_tokens,
+    list_users,
+    principal_for_slack,
+    principal_for_user,
+    revoke_token,
+    set_roles,
+)
+from firebreak.store.models import User
+
+__all__ = [
+    "MIN_PASSWORD",
+    "ROLES",
+    "AccountError",
+    "IssuedToken",
+    "User",
+    "add_user",
+    "authenticate_token",
+    "change_password",
+    "check_password",
+    "create_token",
+    "disable_user",
+    "ensure_first_admin",
+    "get_user",
+    "link_slack",
+    "list_tokens",
+    "list_users",
+    "principal_for_slack",
+    "principal_for_user",
+    "revoke_token",
+    "set_roles",
+]

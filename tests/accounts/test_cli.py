@@ -1,0 +1,73 @@
+"""`firebreak user ...` and `firebreak token ...` against a real SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from cli.main import app
+from firebreak import accounts
+from firebreak.settings import get_settings
+from firebreak.store.db import engine_for
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("FIREBREAK_HOME", str(tmp_path))
+    monkeypatch.delenv("FIREBREAK_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), input=stdin, env={"COLUMNS": "300"})
+    return result.exit_code, result.output
+
+
+def test_user_and_token_lifecycle(home: Path) -> None:
+    code, out = run("user", "add", "lena", "--roles", "lead,comms", stdin="a long password\n" * 2)
+    assert code == 0 and "User lena added: comms, lead." in out
+    code, out = run("user", "add", "feed", "--roles", "ingest", "--no-password")
+    assert code == 0
+    code, out = run("user", "add", "lena", "--roles", "lead", "--no-password")
+    assert code == 1 and "User 'lena' already exists." in out
+    code, out = run("user", "add", "x", "--roles", "chief", "--no-password")
+    assert code == 1 and "Unknown role(s) chief" in out
+    code, out = run("user", "set-role", "lena", "reviewer")
+    assert code == 0 and "now has: reviewer" in out
+    code, out = run("user", "link-slack", "lena", "U0LENA01")
+    assert code == 0
+
+    code, out = run("token", "create", "--user", "lena", "--expires", "30d")
+    assert code == 0 and "Shown once" in out
+    secret = out.split()[-1]
+    assert secret.startswith("fbk_")
+    engine = engine_for(get_settings().effective_database_url)
+    with Session(engine) as session:
+        principal = accounts.authenticate_token(session, secret)
+    assert principal is not None and principal.name == "lena" and principal.slack_user == "U0LENA01"
+
+    code, out = run("token", "list")
+    assert code == 0 and "lena" in out and "active" in out and secret not in out
+    code, out = run("token", "create", "--service", "feed", "--roles", "ingest")
+    assert code == 0
+    code, out = run("token", "create", "--expires", "soon", "--user", "lena")
+    assert code == 1 and "--expires 'soon'" in out
+    code, out = run("token", "revoke", "1")
+    assert code == 0 and "Token 1 revoked." in out
+    with Session(engine) as session:
+        assert accounts.authenticate_token(session, secret) is None
+    code, out = run("token", "list")
+    assert "revoked" in out
+
+    code, out = run("user", "disable", "lena")
+    assert code == 0
+    code, out = run("user", "list")
+    assert code == 0 and "disabled" in out and "U0LENA01" in out
+    code, out = run("user", "disable", "nobody")
+    assert code == 1 and "No user 'nobody'" in out
