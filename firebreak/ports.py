@@ -11,13 +11,22 @@ from typing import Any, Protocol
 
 
 class IntegrationError(Exception):
-    """A service refused or could not be reached. `retryable` says whether trying again may help."""
+    """A service refused or could not be reached. `retryable` says whether trying again may help;
+    `retry_after`: seconds the service asked us to wait first (`Retry-After`), when it said."""
 
-    def __init__(self, service: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        service: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{service}: {message}")
         self.service = service
         self.message = message
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class ServiceNotConfigured(IntegrationError):

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     run_heartbeat_seconds: float = Field(default=10.0, gt=0)
     resume_grace_seconds: float = Field(default=60.0, gt=0)
     resume_max_attempts: int = Field(default=3, ge=0)
+    # How long a step waits out a service's transient faults (playbook seconds; a playbook's own
+    # `fault_budget` wins).
+    fault_budget_seconds: float = Field(default=900.0, gt=0)
 
     # Slack: sandbox unless a real token is set.
     slack_token: SecretStr | None = None

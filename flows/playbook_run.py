@@ -81,6 +81,7 @@ def run_playbook(incident_id: int, resume: bool = False) -> str:
         runtime,
         step_wrapper=_as_task,
         done=runtime.succeeded_steps() if resume else None,
+        fault_budget=settings.fault_budget_seconds,
     )
     if not resume:
         with session_scope(db) as session:

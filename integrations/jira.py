@@ -274,6 +274,7 @@ class JiraTracker:
                 SERVICE,
                 f"Jira refused to {what}: HTTP {status}: {_reason(e)}{hint}",
                 retryable=status in (429, 503) or status >= 500,
+                retry_after=_retry_after(getattr(e, "response", None)),
             ) from None
         except requests.ConnectionError as e:
             raise IntegrationError(
@@ -347,3 +348,12 @@ def _connection_reason(error: requests.ConnectionError) -> str:
         if known in text:
             return known.lower()
     return "connection failed"
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from the response's `Retry-After` header, when it gives seconds."""
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:  # an HTTP date counts as not said
+        return None

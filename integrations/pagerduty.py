@@ -119,6 +119,7 @@ class PagerDutyPager:
                 SERVICE,
                 f"PagerDuty refused {action}: HTTP {status}: {_reason(e.response)}",
                 retryable=status == 429 or status >= 500,
+                retry_after=_retry_after(e.response),
             ) from None
         except pagerduty.Error as e:
             cause = e.__cause__
@@ -149,3 +150,12 @@ def _network_reason(error: BaseException) -> str:
         if known.lower() in text.lower():
             return "certificate not trusted" if known.startswith("CERT") else known.lower()
     return text or type(error).__name__
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds from the response's `Retry-After` header, when it gives seconds."""
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:  # an HTTP date counts as not said
+        return None

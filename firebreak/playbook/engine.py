@@ -19,13 +19,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from firebreak.actions import ACTIONS, GATE_ACTIONS
 from firebreak.actions.base import ActionContext, ActionError, RunState, StepTimeout
 from firebreak.actions.templates import TemplateRenderer, TemplateRenderError
 from firebreak.expressions import ExpressionError, compile_condition, compile_value
+from firebreak.playbook.faults import (
+    DEFAULT_FAULT_BUDGET,
+    MAX_WAIT,
+    is_transient,
+    transient_wait,
+)
+from firebreak.playbook.model import ON_FAILURE_POLICIES
 from firebreak.playbook.runtime import Runtime
 from firebreak.ports import IntegrationError, ServiceNotConfigured
 from firebreak.roles import RoleError
@@ -143,16 +149,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _Backoff(wait_base):
-    """`backoff * factor ** (attempt - 1)`: the playbook's retry spelling."""
-
-    def __init__(self, backoff: float, factor: float) -> None:
-        self.backoff, self.factor = backoff, factor
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        return self.backoff * self.factor ** (retry_state.attempt_number - 1)
-
-
 class Engine:
     def __init__(
         self,
@@ -163,6 +159,7 @@ class Engine:
         templates: TemplateRenderer | None = None,
         max_workers: int = 32,
         done: Mapping[str, StepResult] | None = None,
+        fault_budget: float | None = None,
     ) -> None:
         """`done`: steps that succeeded in an earlier, interrupted attempt of this run. They are
         not run again; their outputs are back in `steps.*` and in the run's shared state."""
@@ -176,6 +173,14 @@ class Engine:
         self.results: dict[str, StepResult] = {}
         self._lock = threading.Lock()
         self._max_workers = max(1, min(max_workers, len(self.steps)))
+        # Seconds a step keeps waiting out a service's transient faults: the playbook's own
+        # `fault_budget` wins over the installation's (settings), which wins over the default.
+        own = _field(playbook, "fault_budget")
+        self.fault_budget = (
+            _seconds(own)
+            if own is not None
+            else (fault_budget if fault_budget is not None else DEFAULT_FAULT_BUDGET)
+        )
         # A step named in a gate branch or an on_failure handler waits for its trigger.
         self.triggers: dict[str, list[tuple[str, str]]] = {}
         for step in playbook.steps:
@@ -183,7 +188,7 @@ class Engine:
                 for target in _branch(step, branch):
                     self.triggers.setdefault(target, []).append((step.id, branch))
             handler = _on_failure(step)
-            if handler not in ("continue", "fail"):
+            if handler not in ON_FAILURE_POLICIES:
                 self.triggers.setdefault(handler, []).append((step.id, "on_failure"))
         # A step the playbook no longer has (edited since) is forgotten, not restored.
         self.restored: dict[str, StepResult] = {
@@ -441,20 +446,68 @@ class Engine:
         backoff = _seconds(_field(retry, "backoff", default=0)) if retry else 0.0
         factor = float(_field(retry, "factor", default=2.0)) if retry else 1.0
         clock = self.runtime.clock
+        budget = self.fault_budget
+        # A service's transient faults are waited out on the playbook clock until the step has
+        # been failing for the fault budget; the step's `retry.attempts` counts other failures.
+        first_fault: list[datetime | None] = [None]
+        faults, others = [0], [0]
+
+        def spent() -> float:
+            since = first_fault[0]
+            return 0.0 if since is None else (clock.now() - since).total_seconds()
+
+        counted = [0]
+
+        def note(state: RetryCallState) -> BaseException | None:
+            """Count this failed attempt once (tenacity asks `wait` and `stop` about it)."""
+            exc = state.outcome.exception() if state.outcome else None
+            if counted[0] != state.attempt_number:
+                counted[0] = state.attempt_number
+                if is_transient(exc):
+                    faults[0] += 1
+                    if first_fault[0] is None:
+                        first_fault[0] = clock.now()
+                else:  # the service answered: a later fault starts afresh
+                    faults[0], first_fault[0] = 0, None
+                    others[0] += 1
+            return exc
+
+        def stop(state: RetryCallState) -> bool:
+            if is_transient(note(state)):
+                return spent() >= budget
+            return others[0] >= tries
+
+        def wait(state: RetryCallState) -> float:
+            exc = note(state)
+            if isinstance(exc, IntegrationError) and is_transient(exc):
+                # The step's own back-off is a floor, capped like the service's waits.
+                own = min(backoff * factor ** (faults[0] - 1), max(backoff, MAX_WAIT))
+                pause = max(own, transient_wait(exc, faults[0]))
+                return min(pause, max(budget - spent(), 0.0))
+            return float(backoff * factor ** (others[0] - 1))
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             pause = state.next_action.sleep if state.next_action else 0
+            if is_transient(exc):
+                left = max(budget - spent(), 0.0)
+                summary = (
+                    f"{step.id}: attempt {state.attempt_number} failed "
+                    f"({_describe(exc) if exc else 'unknown'}); a passing fault: trying again in "
+                    f"{pause:g}s ({left:g}s of the {budget:g}s fault budget left)"
+                )
+            else:
+                summary = (
+                    f"{step.id}: attempt {others[0]} of {tries} failed "
+                    f"({_describe(exc) if exc else 'unknown'}); retrying in {pause:g}s"
+                )
             self.runtime.record(
-                "step.retrying",
-                f"{step.id}: attempt {state.attempt_number} of {tries} failed "
-                f"({_describe(exc) if exc else 'unknown'}); retrying in {pause:g}s",
-                {"step": step.id, "attempt": state.attempt_number},
+                "step.retrying", summary, {"step": step.id, "attempt": state.attempt_number}
             )
 
         retrying = Retrying(
-            stop=stop_after_attempt(tries),
-            wait=_Backoff(backoff, factor),
+            stop=stop,
+            wait=wait,
             retry=retry_if_exception(_retryable),
             sleep=clock.sleep,
             before_sleep=before_sleep,

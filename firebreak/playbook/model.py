@@ -514,6 +514,13 @@ class Playbook(_Strict):
     )
     inputs: dict[Identifier, InputSpec] = Field(default_factory=dict)
     trigger: Trigger | None = None
+    fault_budget: Duration | None = Field(
+        default=None,
+        description=(
+            "How long a step keeps waiting out a service's rate limits, 5xx, stalls and refused "
+            "connections before it fails (default: the installation's, 15m)"
+        ),
+    )
     steps: list[Step] = Field(min_length=1)  # type: ignore[valid-type]
 
     def step(self, step_id: str) -> StepBase:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -42,12 +42,37 @@ _TRANSIENT = {
 T = TypeVar("T")
 
 
+def _retry_after(headers: Mapping[str, Any]) -> float | None:
+    """Seconds from a `Retry-After` header (slack_sdk gives lists of values, requests strings)."""
+    for name, values in headers.items():
+        if name.lower() == "retry-after" and values:
+            value = values[0] if isinstance(values, list | tuple) else values
+            # An HTTP date instead of seconds counts as not said.
+            with contextlib.suppress(TypeError, ValueError):
+                return max(float(value), 0.0)
+    return None
+
+
 class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
-    """Honour `Retry-After`, but never wait longer than the policy allows."""
+    """Honour `Retry-After` here only when it is short: a longer wait is the playbook's to make,
+    on its own clock, so the 429 comes back as a retryable error saying how long Slack asked."""
 
     def __init__(self, max_retry_count: int, max_delay: float) -> None:
         super().__init__(max_retry_count=max_retry_count)
         self.max_delay = max_delay
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        asked = _retry_after(response.headers)
+        return asked is None or asked <= self.max_delay
 
     def prepare_for_next_attempt(
         self,
@@ -58,14 +83,8 @@ class _CappedRateLimitHandler(RateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> None:
         state.next_attempt_requested = True
-        delay = 1.0
-        if response is not None:
-            for name, values in response.headers.items():
-                if name.lower() == "retry-after" and values:
-                    # An HTTP date instead of seconds keeps the default wait.
-                    with contextlib.suppress(ValueError):
-                        delay = float(values[0])
-        time.sleep(max(0.0, min(delay, self.max_delay)))
+        asked = _retry_after(response.headers) if response is not None else None
+        time.sleep(min(1.0 if asked is None else asked, self.max_delay))
         state.increment_current_attempt()
 
 
@@ -190,6 +209,7 @@ class SlackChat:
                 SERVICE,
                 f"Slack refused {method}: {error}",
                 retryable=retryable or error in _TRANSIENT,
+                retry_after=_retry_after(e.response.headers or {}),
             ) from None
         except (TimeoutError, urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)

@@ -106,6 +106,18 @@ def test_rate_limit_beyond_the_retry_budget_is_a_retryable_error(
     assert sb.state("slack")["messages"] == []
 
 
+def test_a_long_retry_after_is_left_to_the_playbook_and_said(
+    sb: Sandbox, chat: SlackChat
+) -> None:
+    sb.fail("slack", "chat.postMessage", status=429, retry_after=10, times=1)
+    with pytest.raises(IntegrationError) as caught:
+        chat.post("general", "later")
+    # Not retried early: the playbook waits the 10 s Slack asked for, on its own clock.
+    assert len(sb.requests("slack")) == 1
+    assert caught.value.retryable and caught.value.retry_after == 10
+    assert sb.state("slack")["messages"] == []
+
+
 def test_server_error_is_a_retryable_error(sb: Sandbox, chat: SlackChat) -> None:
     sb.fail("slack", "conversations.create", status=503, times=None)
     with pytest.raises(IntegrationError) as caught:

@@ -332,3 +332,39 @@ def test_on_failure_stop_stops_the_whole_playbook() -> None:
     assert result.steps["other"].status == "skipped"
     failed = next(e for e in runtime.timeline if e.kind == "step.failed")
     assert failed.summary.endswith("the playbook stops")
+
+
+def test_a_passing_service_fault_is_waited_out_beyond_the_steps_attempts() -> None:
+    book = playbook(post("a", retry={"attempts": 2, "backoff": "10s"}))
+    failures = [FailureSpec(call="chat.post", times=6, retryable=True, message="ratelimited")]
+    result, runtime, services = run(book, failures=failures)
+    assert result.status == "succeeded"
+    assert result.steps["a"].attempts == 7
+    assert len(services.calls_to("chat.post")) == 7
+    assert runtime.kinds().count("step.retrying") == 6
+    assert "step.failed" not in runtime.kinds()
+
+
+def test_a_service_fault_outlasting_the_playbooks_fault_budget_fails_the_step() -> None:
+    raw_step = post("a", retry={"attempts": 3, "backoff": "10s"})
+    raw = {"name": "test", "version": 1, "roles": {"comms": "c"}, "fault_budget": "2m"}
+    book = Playbook.model_validate(
+        {**raw, "steps": [raw_step]}, context=validation_context({**raw, "steps": [raw_step]})
+    )
+    failures = [FailureSpec(call="chat.post", times=1000, retryable=True, message="down")]
+    result, runtime, _ = run(book, failures=failures)
+    assert result.status == "failed"
+    assert "down" in (result.steps["a"].error or "")
+    waited = runtime.clock.now() - runtime.incident.opened_at
+    assert timedelta(minutes=2) <= waited < timedelta(minutes=3)
+    assert runtime.kinds().count("step.failed") == 1
+
+
+def test_a_refusal_is_said_once_and_not_retried_whatever_the_budget() -> None:
+    book = playbook(post("a", retry={"attempts": 3}))
+    failures = [FailureSpec(call="chat.post", retryable=False, message="channel_not_found")]
+    result, runtime, services = run(book, failures=failures)
+    assert result.steps["a"].attempts == 1
+    assert len(services.calls_to("chat.post")) == 1
+    assert "step.retrying" not in runtime.kinds()
+    assert runtime.kinds().count("step.failed") == 1
