@@ -106,9 +106,7 @@ def test_rate_limit_beyond_the_retry_budget_is_a_retryable_error(
     assert sb.state("slack")["messages"] == []
 
 
-def test_a_long_retry_after_is_left_to_the_playbook_and_said(
-    sb: Sandbox, chat: SlackChat
-) -> None:
+def test_a_long_retry_after_is_left_to_the_playbook_and_said(sb: Sandbox, chat: SlackChat) -> None:
     sb.fail("slack", "chat.postMessage", status=429, retry_after=10, times=1)
     with pytest.raises(IntegrationError) as caught:
         chat.post("general", "later")
