@@ -13,6 +13,7 @@ from typing import Any
 from firebreak.actions.base import ActionContext, StepTimeout, integration_call, seconds
 from firebreak.actions.pagerduty import page
 from firebreak.expressions import format_duration
+from firebreak.playbook.faults import is_transient, transient_wait
 from firebreak.ports import Ask, IntegrationError
 
 
@@ -36,6 +37,48 @@ def _ask(
         return {"ts": ref.ts, "channel": ref.channel, "text": text}
 
     return ctx.effect("ask", post)
+
+
+class _PendingAsk:
+    """The Slack ask of an open gate. Slack being down never fails the gate: it stays open and
+    can be decided through the API meanwhile; a passing fault is retried on the playbook clock
+    while the gate waits, a refusal is said once and the ask given up."""
+
+    def __init__(self, ctx: ActionContext, role: str, text: str, *, kind: str, gate_id: int):
+        self.ctx, self.role, self.text, self.kind, self.gate_id = ctx, role, text, kind, gate_id
+        self.asked: dict[str, Any] | None = None
+        self.failures = 0
+        self.next_try: datetime | None = ctx.now()
+
+    def try_post(self) -> None:
+        if self.next_try is None or self.ctx.now() < self.next_try:
+            return
+        try:
+            self.asked = _ask(self.ctx, self.role, self.text, kind=self.kind, gate_id=self.gate_id)
+        except IntegrationError as exc:
+            self.failures += 1
+            retry = is_transient(exc)
+            if self.failures == 1:
+                then = "trying again while it waits" if retry else "not trying again"
+                self.ctx.record(
+                    "gate.ask_failed",
+                    f"Could not ask {self.role} on Slack ({exc}); the gate is open and can be "
+                    f"decided through the API; {then}",
+                    {"gate": self.gate_id, "retrying": retry},
+                )
+            self.next_try = (
+                self.ctx.now() + timedelta(seconds=transient_wait(exc, self.failures))
+                if retry
+                else None
+            )
+            return
+        self.next_try = None
+        if self.failures:
+            self.ctx.record(
+                "gate.asked",
+                f"Asked {self.role} on Slack after {self.failures} failed attempt(s)",
+                {"gate": self.gate_id},
+            )
 
 
 def _close_ask(ctx: ActionContext, asked: dict[str, Any] | None, outcome: str) -> None:
@@ -93,7 +136,7 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         f"Asked {approvers} to approve within {_span(timeout)}: {subject[:120]}",
         {"gate": gate_id, "due_at": due.isoformat()},
     )
-    asked = _ask(
+    pending = _PendingAsk(
         ctx,
         approvers,
         f"Approval needed within {_span(timeout)} for incident {ctx.incident_id}:\n{subject}",
@@ -101,6 +144,8 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         gate_id=gate_id,
     )
     while True:
+        pending.try_post()
+        asked = pending.asked
         decision = runtime.poll_gate(gate_id)
         if decision is not None:
             runtime.close_gate(gate_id, decision.outcome)
@@ -137,7 +182,7 @@ def request(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
                 f":hourglass: No decision within {_span(timeout)}: not approved (fails closed)",
             )
             return {"outcome": "timed_out", "by": None, "comment": None}
-        _sleep_towards(ctx, due)
+        _sleep_towards(ctx, min(due, pending.next_try or due))
 
 
 def _escalate(ctx: ActionContext, index: int, rung: Mapping[str, Any], audience: str) -> str:
@@ -189,7 +234,7 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         + (f"; ladder: {plan})" if plan else ")"),
         {"gate": gate_id, "due_at": due.isoformat()},
     )
-    asked = _ask(
+    pending = _PendingAsk(
         ctx,
         audience,
         f"Please acknowledge incident {ctx.incident_id} ({runtime.incident.title}) "
@@ -199,6 +244,8 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     )
     fired: list[str] = []
     while True:
+        pending.try_post()
+        asked = pending.asked
         decision = runtime.poll_gate(gate_id)
         if decision is not None:
             runtime.close_gate(gate_id, "acknowledged")
@@ -225,5 +272,5 @@ def wait_for_ack(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
             )
             _close_ask(ctx, asked, f":hourglass: Not acknowledged within {_span(waited)}")
             return {"acknowledged_by": None, "escalations": fired, "outcome": "timed_out"}
-        upcoming = [at for at in rung_at[len(fired) :]] + [due]
+        upcoming = [at for at in rung_at[len(fired) :]] + [due, pending.next_try or due]
         _sleep_towards(ctx, min(upcoming))

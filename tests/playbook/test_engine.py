@@ -368,3 +368,34 @@ def test_a_refusal_is_said_once_and_not_retried_whatever_the_budget() -> None:
     assert len(services.calls_to("chat.post")) == 1
     assert "step.retrying" not in runtime.kinds()
     assert runtime.kinds().count("step.failed") == 1
+
+
+def test_a_gate_whose_ask_cannot_be_posted_stays_open_is_decided_and_asks_again() -> None:
+    answers = {"approve": ScriptedAnswer("approved", after=600, by="dana")}
+    failures = [
+        FailureSpec(call="chat.post", match="Approval needed", times=3, message="ratelimited")
+    ]
+    result, runtime, services = run(playbook(*GATED), answers=answers, failures=failures)
+    assert result.status == "succeeded"
+    assert result.steps["approve"].outputs["outcome"] == "approved"
+    assert result.steps["yes"].status == "succeeded"
+    asks = [c for c in services.calls_to("chat.post") if "Approval needed" in str(c)]
+    assert len(asks) == 4  # three refused, the fourth posted, none after
+    assert runtime.kinds().count("gate.ask_failed") == 1
+    assert runtime.kinds().count("gate.asked") == 1
+
+
+def test_a_gate_whose_ask_is_refused_says_so_once_and_can_still_be_decided() -> None:
+    answers = {"approve": ScriptedAnswer("rejected", after=60, by="dana")}
+    failures = [
+        FailureSpec(
+            call="chat.post", match="Approval needed", retryable=False, message="not_in_channel"
+        )
+    ]
+    result, runtime, services = run(playbook(*GATED), answers=answers, failures=failures)
+    assert result.steps["approve"].outputs["outcome"] == "rejected"
+    assert result.steps["no"].status == "succeeded"
+    asks = [c for c in services.calls_to("chat.post") if "Approval needed" in str(c)]
+    assert len(asks) == 1
+    failed = [e for e in runtime.timeline if e.kind == "gate.ask_failed"]
+    assert len(failed) == 1 and "not_in_channel" in failed[0].summary
