@@ -84,6 +84,20 @@ def require_roles(*admitted: Role) -> object:
     return Depends(check)
 
 
+def public(why: str) -> object:
+    """A dependency declaring that a route admits anyone, and why (it checks nothing itself).
+
+    Every route declares who it admits: roles, a Slack signature, or this. The security table
+    (docs/security.md, `api.security`) is generated from these declarations.
+    """
+
+    def anyone() -> None:
+        return None
+
+    anyone.admits = f"anyone ({why})"  # type: ignore[attr-defined]
+    return Depends(anyone)
+
+
 # Slack's interaction payloads are a few kilobytes; the body is read before it is verified.
 SLACK_BODY_LIMIT = 1 << 20
 

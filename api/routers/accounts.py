@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
-from api.auth import ROLES, Principal, require_roles
+from api.auth import ROLES, Principal, public, require_roles
 from api.deps import SessionDep
 from api.openapi import errors
 from api.schemas import Text
@@ -58,7 +58,12 @@ def _signed_in(session: SessionDep, body: Credentials) -> accounts.User:
     return user
 
 
-@router.post("/token", response_model=TokenIssued, responses=errors(401, 403))
+Password = public("a username and password in the body")
+
+
+@router.post(
+    "/token", response_model=TokenIssued, responses=errors(401, 403), dependencies=[Password]
+)
 def sign_in(body: Credentials, session: SessionDep) -> TokenIssued:
     """A token for 12 hours, for a username and password. Admits anyone with a password."""
     user = _signed_in(session, body)
@@ -82,7 +87,7 @@ def sign_in(body: Credentials, session: SessionDep) -> TokenIssued:
     )
 
 
-@router.post("/password", status_code=204, responses=errors(401, 422))
+@router.post("/password", status_code=204, responses=errors(401, 422), dependencies=[Password])
 def change_password(body: PasswordChange, session: SessionDep) -> None:
     """Replace a password (the first admin's one-time password, for one). Admits anyone with a
     password."""

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from api.auth import public
 from api.deps import SessionDep
 
 router = APIRouter(tags=["health"])
@@ -23,6 +24,7 @@ class Health(SQLModel):
     "/healthz",
     response_model=Health,
     responses={503: {"model": Health, "description": "The database cannot be reached"}},
+    dependencies=[public("load balancers: liveness only")],
 )
 def healthz(session: SessionDep) -> JSONResponse:
     try:

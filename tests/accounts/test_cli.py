@@ -71,3 +71,20 @@ def test_user_and_token_lifecycle(home: Path) -> None:
     assert code == 0 and "disabled" in out and "U0LENA01" in out
     code, out = run("user", "disable", "nobody")
     assert code == 1 and "No user 'nobody'" in out
+
+
+def test_serve_on_a_fresh_install_creates_the_first_admin_once(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.serve import _first_admin
+
+    _first_admin(get_settings())
+    out = capsys.readouterr().out
+    assert "user admin, one-time password" in out and "firebreak user passwd admin" in out
+    password = out.split("one-time password", 1)[1].split()[0]
+    engine = engine_for(get_settings().effective_database_url)
+    with Session(engine) as session:
+        admin = accounts.check_password(session, "admin", password)
+        assert admin is not None and admin.must_change_password and admin.roles == ["admin"]
+    _first_admin(get_settings())
+    assert capsys.readouterr().out == ""  # a second start creates nobody, prints nothing

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from firebreak import gates, incidents
 from firebreak.store.models import Gate, TimelineEvent
-from tests.api.conftest import Api
+from tests.api.conftest import Api, user_auth
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 COMMS_1 = {"id": "U0COMMS1", "username": "ana", "name": "ana", "team_id": "T0SANDBOX"}
@@ -227,6 +227,35 @@ def test_min_approvals_needs_two_different_slack_users(slack_api: Api) -> None:
     row = gate_row(slack_api, gate)
     assert row.status == "approved"
     assert row.decided_by == "ana (slack:U0COMMS1) and bo (slack:U0COMMS2)"
+
+
+def test_one_person_through_the_api_and_slack_is_counted_once(slack_api: Api) -> None:
+    """Ana's account is linked to her Slack id: her API approval and her click are one person."""
+    incident, gate = open_gate(slack_api, min_approvals=2)
+    ana_api = user_auth(slack_api, "ana.silva", "comms", slack=COMMS_1["id"])
+    url = f"/api/v1/incidents/{incident}/gates/approve"
+    first = slack_api.client.post(url, json={"decision": "approve"}, headers=ana_api)
+    assert first.status_code == 200 and first.json()["status"] == "pending"
+
+    ana = form(click_payload(COMMS_1, "approve", incident=incident, step="approve", gate=gate))
+    twice = send(slack_api, ana).json()["text"]
+    assert twice.startswith("Nothing changed: ana.silva has already approved")
+    bo = form(click_payload(COMMS_2, "approve", incident=incident, step="approve", gate=gate))
+    assert send(slack_api, bo).json()["text"].startswith("You approved")
+
+    row = gate_row(slack_api, gate)
+    assert row.status == "approved" and row.decided_by == "ana.silva and bo (slack:U0COMMS2)"
+    actors = [e.actor for e in decided_events(slack_api, incident)]
+    assert actors == ["ana.silva", "ana.silva and bo (slack:U0COMMS2)"]
+
+
+def test_a_linked_slack_user_decides_as_their_account(slack_api: Api) -> None:
+    incident, gate = open_gate(slack_api)
+    user_auth(slack_api, "bo.berg", "reviewer", slack=COMMS_2["id"])
+    bo = form(click_payload(COMMS_2, "approve", incident=incident, step="approve", gate=gate))
+    # Linked: the account decides, and the bindings file still binds Bo to comms.
+    assert send(slack_api, bo).json()["text"].startswith("You approved")
+    assert gate_row(slack_api, gate).decided_by == "bo.berg"
 
 
 def test_an_ack_gate_takes_acknowledge_not_approve(slack_api: Api) -> None:
