@@ -5,6 +5,7 @@ Secrets are `SecretStr`: they print masked and never reach a log or the timeline
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     # How long a step waits out a service's transient faults (playbook seconds; a playbook's own
     # `fault_budget` wins).
     fault_budget_seconds: float = Field(default=900.0, gt=0)
+
+    # War rooms are named `<prefix><playbook's name>-<installation id>`, so `crisis-7` of one
+    # installation never meets an archived `crisis-7` or a second environment's. The id defaults
+    # to a short hash of the database URL: stable for one installation, distinct across them.
+    war_room_prefix: str = Field(default="", pattern=r"^[a-z0-9_-]{0,20}$")
+    installation_id: str | None = Field(default=None, pattern=r"^[a-z0-9]{1,12}$")
 
     # Slack: sandbox unless a real token is set.
     slack_token: SecretStr | None = None
@@ -89,6 +96,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'firebreak.db').resolve()}"
+
+    @property
+    def effective_installation_id(self) -> str:
+        """`installation_id`, or 6 hex digits of the database URL (its password left out)."""
+        if self.installation_id:
+            return self.installation_id
+        url = _mask_url_password(self.effective_database_url)
+        return hashlib.sha256(url.encode()).hexdigest()[:6]
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as a printable mapping, secrets masked."""

@@ -154,6 +154,23 @@ class JiraTracker:
             refs.append(self._create(fields))
         return refs
 
+    def find_labelled(self, labels: list[str]) -> dict[str, IssueRef]:
+        """One JQL search for issues carrying any of `labels`; the first issue per label."""
+        if not labels:
+            return {}
+        quoted = ", ".join(f'"{label}"' for label in labels)
+        jql = f'project = "{self.project}" AND labels in ({quoted}) ORDER BY created ASC'
+        issues = self._call(
+            f"search {jql!r}",
+            lambda: self._client.search_issues(jql, fields="labels", maxResults=len(labels) * 2),
+        )
+        found: dict[str, IssueRef] = {}
+        for issue in issues:
+            for label in getattr(issue.fields, "labels", None) or []:
+                if label in labels and label not in found:
+                    found[label] = IssueRef(key=issue.key, url=f"{self.url}/browse/{issue.key}")
+        return found
+
     def comment(self, key: str, body: str) -> None:
         self._call(f"comment on {key}", lambda: self._client.add_comment(key, body))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -84,9 +85,27 @@ class ActionContext:
     def incident_id(self) -> int:
         return self.runtime.incident.id
 
-    def effect(self, what: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Do a side effect once per incident, step and `what`, whatever the retries."""
-        return self.runtime.effect(f"{self.incident_id}:{self.step_id}:{what}", fn)
+    def effect_key(self, what: str) -> str:
+        return f"{self.incident_id}:{self.step_id}:{what}"
+
+    def effect(
+        self,
+        what: str,
+        fn: Callable[[], dict[str, Any]],
+        find: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
+        """Do a side effect once per incident, step and `what`, whatever the retries and
+        crashes: after an interrupted call, `find` looks for it at the service first."""
+        return self.runtime.effect(self.effect_key(what), fn, find)
+
+    def marker(self, what: str) -> str:
+        """A mark of this effect that the service stores with it, unique per installation, so
+        a search finds it after a crash (a Jira label, a Slack channel purpose)."""
+        from firebreak.settings import get_settings
+
+        installation = get_settings().effective_installation_id
+        digest = hashlib.sha256(f"{installation}/{self.effect_key(what)}".encode()).hexdigest()
+        return f"firebreak-{installation}-{digest[:12]}"
 
     def record(self, kind: str, summary: str, data: dict[str, Any] | None = None) -> None:
         payload = {"step": self.step_id, "action": self.action, **(data or {})}

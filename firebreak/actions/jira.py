@@ -13,13 +13,18 @@ from firebreak.ports import TaskSpec
 def create_epic(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     tracker = ctx.runtime.integrations.tracker
     summary = str(args["summary"])
-    labels = [str(label) for label in args.get("labels") or []]
+    marker = ctx.marker("create_epic")  # a label: after a crash, a JQL search finds the epic
+    labels = [str(label) for label in args.get("labels") or []] + [marker]
 
     def create() -> dict[str, Any]:
         ref = tracker.create_epic(summary, str(args.get("description") or ""), labels=labels)
         return {"key": ref.key, "url": ref.url}
 
-    epic = ctx.effect("create_epic", create)
+    def find() -> dict[str, Any] | None:
+        ref = tracker.find_labelled([marker]).get(marker)
+        return {"key": ref.key, "url": ref.url} if ref else None
+
+    epic = ctx.effect("create_epic", create, find)
     ctx.record("jira.epic", f"Filed epic {epic['key']}: {summary}", epic)
     return epic
 
@@ -47,13 +52,23 @@ def _task(ctx: ActionContext, raw: Mapping[str, Any], labels: list[str]) -> Task
 
 def create_tasks(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     epic = str(args["epic"])
-    specs = [_task(ctx, raw, ["firebreak"]) for raw in args.get("tasks") or []]
+    raws = list(args.get("tasks") or [])
+    # Each task carries its own marker label: after a crash part-way through the batch, one
+    # search finds the tasks already filed and only the missing ones are filed.
+    markers = [ctx.marker(f"create_tasks/{i}") for i in range(len(raws))]
+    specs = [_task(ctx, raw, ["firebreak", m]) for raw, m in zip(raws, markers, strict=True)]
     tracker = ctx.runtime.integrations.tracker
 
-    def create() -> dict[str, Any]:
-        return {"keys": [ref.key for ref in tracker.create_tasks(epic, specs)]}
+    def file(found: dict[str, Any]) -> dict[str, Any]:
+        missing = [(m, spec) for m, spec in zip(markers, specs, strict=True) if m not in found]
+        made = tracker.create_tasks(epic, [spec for _, spec in missing]) if missing else []
+        keys = {**found, **{m: ref.key for (m, _), ref in zip(missing, made, strict=True)}}
+        return {"keys": [keys[m] for m in markers]}
 
-    done = ctx.effect("create_tasks", create)
+    def find() -> dict[str, Any] | None:
+        return file({m: ref.key for m, ref in tracker.find_labelled(markers).items()})
+
+    done = ctx.effect("create_tasks", lambda: file({}), find)
     ctx.record(
         "jira.tasks",
         f"Filed {len(done['keys'])} follow-up tasks under {epic}: {', '.join(done['keys'])}",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from firebreak.actions.base import ActionContext, integration_call
+from firebreak.settings import get_settings
 
 
 def _channel_name(raw: str) -> str:
@@ -15,16 +16,30 @@ def _channel_name(raw: str) -> str:
     return name[:80] or "crisis"
 
 
+def war_room_name(raw: str) -> str:
+    """`<prefix><name>-<installation id>`: the playbook's name, unique to this installation, so
+    it never meets an archived channel of that name or another environment's war room."""
+    settings = get_settings()
+    suffix = f"-{settings.effective_installation_id}"
+    base = _channel_name(f"{settings.war_room_prefix}{raw}")
+    return base[: 80 - len(suffix)] + suffix
+
+
 def create_channel(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     chat = ctx.runtime.integrations.chat
-    name = _channel_name(str(args["name"]))
+    name = war_room_name(str(args["name"]))
     invite = list(args.get("invite") or [])
+    marker = ctx.marker("create_channel")
 
     def create() -> dict[str, Any]:
-        ref = chat.create_channel(name)
+        ref = chat.create_channel(name, marker=marker)
         return {"channel": ref.id, "channel_name": ref.name}
 
-    created = ctx.effect("create_channel", create)
+    def find() -> dict[str, Any] | None:
+        ref = chat.find_channel(name, marker=marker)
+        return {"channel": ref.id, "channel_name": ref.name} if ref else None
+
+    created = ctx.effect("create_channel", create, find)
     users = integration_call(lambda: ctx.users_of(invite))
     if users:
         ctx.effect("invite", lambda: {"invited": _invite(ctx, created["channel"], users)})

@@ -264,23 +264,29 @@ class Engine:
         with ThreadPoolExecutor(self._max_workers, thread_name_prefix="step") as pool:
             while pending or running:
                 if failed_step is None:
-                    for step_id in list(pending):
-                        verdict = self._readiness(step_id)
-                        if verdict is None:
-                            continue
-                        step = pending.pop(step_id)
-                        if verdict is not True:
-                            self._skip(step, verdict)
-                            continue
-                        reason = self._condition_false(step)
-                        if reason is not None:
-                            self._skip(step, reason)
-                            continue
-                        ctx = contextvars.copy_context()
-                        self._join()  # counted busy from now, before its thread even starts
-                        future = pool.submit(ctx.run, self._execute, step)
-                        running[future] = step_id
-                        future.add_done_callback(done.put)
+                    # The scheduler holds a virtual clock while it submits: a step that fails
+                    # at once and sleeps must not move time before its siblings have started.
+                    self._join()
+                    try:
+                        for step_id in list(pending):
+                            verdict = self._readiness(step_id)
+                            if verdict is None:
+                                continue
+                            step = pending.pop(step_id)
+                            if verdict is not True:
+                                self._skip(step, verdict)
+                                continue
+                            reason = self._condition_false(step)
+                            if reason is not None:
+                                self._skip(step, reason)
+                                continue
+                            ctx = contextvars.copy_context()
+                            self._join()  # counted busy from now, before its thread even starts
+                            future = pool.submit(ctx.run, self._execute, step)
+                            running[future] = step_id
+                            future.add_done_callback(done.put)
+                    finally:
+                        self._leave()
                     if any(
                         self._readiness(sid) is not None for sid in pending
                     ):  # skipping may have settled more steps: go round again before waiting

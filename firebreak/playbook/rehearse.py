@@ -165,9 +165,14 @@ class StubServices:
         return [c for c in self.calls if c.call == call]
 
     # ChatPort
-    def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
+    def create_channel(
+        self, name: str, *, private: bool = False, marker: str | None = None
+    ) -> ChannelRef:
         n = self._call("chat.create_channel", name=name)
         return ChannelRef(id=f"C{n:06d}", name=name)
+
+    def find_channel(self, name: str, *, marker: str, private: bool = False) -> ChannelRef | None:
+        return None  # a rehearsal is never interrupted mid-call
 
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         self._call("chat.invite", channel=channel_id, users=list(user_ids))
@@ -211,6 +216,9 @@ class StubServices:
             n = next(self._ids)
             refs.append(IssueRef(f"CRISIS-{n}", f"https://jira.rehearsal/browse/CRISIS-{n}"))
         return refs
+
+    def find_labelled(self, labels: list[str]) -> dict[str, IssueRef]:
+        return {}
 
     def comment(self, key: str, body: str) -> None:
         self._call("tracker.comment", issue=key, body=body)

@@ -93,8 +93,18 @@ class Runtime(Protocol):
         attempts: int = 1,
     ) -> None: ...
 
-    def effect(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run `fn` once for `key`; later calls return the stored result without running it."""
+    def effect(
+        self,
+        key: str,
+        fn: Callable[[], dict[str, Any]],
+        find: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
+        """Run `fn` once for `key`; later calls return the stored result without running it.
+
+        The intent is stored before `fn` runs. Found without a result (the process died during
+        the call), the effect may have happened: `find` asks the service, and what it finds is
+        adopted instead of doing the effect a second time.
+        """
         ...
 
     def open_gate(
@@ -263,6 +273,7 @@ class InMemoryRuntime:
         self.steps: dict[str, StepRecord] = {}
         self.effects: dict[str, dict[str, Any]] = {}
         self.effect_calls: dict[str, int] = {}
+        self.intents: set[str] = set()  # effects whose call started
         self.gates: dict[int, MemoryGate] = {}
         self._lock = threading.RLock()
         self._gate_ids = itertools.count(1)
@@ -293,11 +304,19 @@ class InMemoryRuntime:
                 step_id, action, status, dict(outputs or {}), error, attempts
             )
 
-    def effect(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def effect(
+        self,
+        key: str,
+        fn: Callable[[], dict[str, Any]],
+        find: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
         with self._lock:
             if key in self.effects:
                 return dict(self.effects[key])
-        result = fn()
+            interrupted = key in self.intents
+            self.intents.add(key)
+        found = find() if find is not None and interrupted else None
+        result = found if found is not None else fn()
         with self._lock:
             self.effect_calls[key] = self.effect_calls.get(key, 0) + 1
             self.effects.setdefault(key, dict(result))

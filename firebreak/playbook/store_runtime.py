@@ -23,6 +23,11 @@ from firebreak.store.db import session_scope
 from firebreak.store.models import Effect, Gate, GateStatus, Incident, StepRun, utcnow
 
 
+def intent_key(key: str) -> str:
+    """Where the intent of the effect `key` is kept (not a key any effect ends in)."""
+    return f"{key}#intent"
+
+
 class StoreIncident:
     """The incident as the engine sees it; changes are written through at once."""
 
@@ -137,12 +142,36 @@ class StoreRuntime:
             row.finished_at = utcnow()
             session.add(row)
 
-    def effect(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def effect(
+        self,
+        key: str,
+        fn: Callable[[], dict[str, Any]],
+        find: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
         with session_scope(self._engine) as session:
             done = session.get(Effect, key)
             if done is not None:
                 return dict(done.result)
-        result = fn()
+            # The intent is committed before the call: a process killed during it leaves this
+            # row, and the next attempt reconciles with the service instead of calling blindly.
+            interrupted = session.get(Effect, intent_key(key)) is not None
+            if not interrupted:
+                session.add(
+                    Effect(
+                        key=intent_key(key),
+                        incident_id=self.incident.id,
+                        action="intent",
+                        result={"at": utcnow().isoformat()},
+                    )
+                )
+        found = find() if find is not None and interrupted else None
+        if found is not None:
+            self.record(
+                "effect.reconciled",
+                f"Found {key.split(':', 1)[-1]} already done before the interruption; kept it",
+                {"effect": key},
+            )
+        result = found if found is not None else fn()
         with session_scope(self._engine) as session:
             session.add(
                 Effect(

@@ -8,6 +8,7 @@ limits (HTTP 429 with `Retry-After`).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -32,6 +33,9 @@ class Channel:
     is_private: bool
     created: int
     topic: str = ""
+    purpose: str = ""
+    creator: str = BOT_USER_ID
+    is_archived: bool = False
     members: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -41,10 +45,11 @@ class Channel:
             "is_channel": not self.is_private,
             "is_group": False,
             "is_private": self.is_private,
-            "is_archived": False,
+            "is_archived": self.is_archived,
             "created": self.created,
-            "creator": BOT_USER_ID,
+            "creator": self.creator,
             "topic": {"value": self.topic, "creator": BOT_USER_ID, "last_set": 0},
+            "purpose": {"value": self.purpose, "creator": BOT_USER_ID, "last_set": 0},
             "num_members": len(self.members),
         }
 
@@ -66,6 +71,8 @@ class SlackEmulator:
             "conversations.invite": self._invite,
             "conversations.join": self._join,
             "conversations.setTopic": self._set_topic,
+            "conversations.setPurpose": self._set_purpose,
+            "conversations.list": self._list,
             "conversations.info": self._info,
             "chat.postMessage": self._post,
             "chat.update": self._update,
@@ -202,6 +209,49 @@ class SlackEmulator:
             raise SlackError("too_long")
         channel.topic = topic
         return {"channel": channel.to_json()}
+
+    def _set_purpose(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args.get("channel"))
+        purpose = str(args.get("purpose") or "")
+        if len(purpose) > 250:
+            raise SlackError("too_long")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        channel.purpose = purpose
+        return {"channel": channel.to_json()}
+
+    def _list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Paged by an opaque cursor; private channels only where the bot is a member."""
+        types = {t for t in str(args.get("types") or "public_channel").split(",") if t}
+        if not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            raise SlackError("invalid_types")
+        try:
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            raise SlackError("invalid_limit") from None
+        if not 1 <= limit <= 1000:
+            raise SlackError("invalid_limit")
+        start = 0
+        if args.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(args["cursor"])).decode().removeprefix("off:"))
+            except ValueError:
+                raise SlackError("invalid_cursor") from None
+        exclude_archived = str(args.get("exclude_archived", "false")).lower() in ("true", "1")
+        listed = [
+            c
+            for c in self.channels.values()
+            if ("private_channel" if c.is_private else "public_channel") in types
+            and (not c.is_private or BOT_USER_ID in c.members)
+            and not (exclude_archived and c.is_archived)
+        ]
+        page = listed[start : start + limit]
+        more = start + limit < len(listed)
+        cursor = base64.b64encode(f"off:{start + limit}".encode()).decode() if more else ""
+        return {
+            "channels": [c.to_json() for c in page],
+            "response_metadata": {"next_cursor": cursor},
+        }
 
     def _info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": self._channel(args.get("channel")).to_json()}

@@ -108,6 +108,7 @@ class SlackChat:
                 interval_calculator=FixedValueRetryIntervalCalculator(min(1.0, policy.max_delay)),
             ),
         ]
+        self._bot_user_id: str | None = None
         self._client = WebClient(
             token=token,
             base_url=self.base_url,
@@ -115,13 +116,71 @@ class SlackChat:
             retry_handlers=handlers,
         )
 
-    def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
-        response = self._call(
-            "conversations.create",
-            lambda: self._client.conversations_create(name=name, is_private=private),
-        )
+    def create_channel(
+        self, name: str, *, private: bool = False, marker: str | None = None
+    ) -> ChannelRef:
+        try:
+            response = self._call(
+                "conversations.create",
+                lambda: self._client.conversations_create(name=name, is_private=private),
+            )
+        except IntegrationError as e:
+            if marker is None or not e.message.endswith(": name_taken"):
+                raise
+            own = self.find_channel(name, marker=marker, private=private)
+            if own is None:
+                raise IntegrationError(
+                    SERVICE,
+                    f"Slack refused conversations.create: name_taken (#{name} exists and is not "
+                    "this incident's war room; set FIREBREAK_WAR_ROOM_PREFIX or "
+                    "FIREBREAK_INSTALLATION_ID to name war rooms apart)",
+                ) from None
+            return own
         channel = response["channel"]
+        if marker is not None:
+            self._mark(channel["id"], marker)
         return ChannelRef(id=channel["id"], name=channel["name"])
+
+    def _mark(self, channel_id: str, marker: str) -> None:
+        self._call(
+            "conversations.setPurpose",
+            lambda: self._client.conversations_setPurpose(
+                channel=channel_id, purpose=f"Firebreak war room ({marker})"
+            ),
+        )
+
+    def find_channel(self, name: str, *, marker: str, private: bool = False) -> ChannelRef | None:
+        """Page through conversations.list for `name`: ours if its purpose carries `marker`, or
+        if our bot created it and nobody set a purpose yet (we died before marking it)."""
+        cursor = ""
+        types = "private_channel" if private else "public_channel"
+        while True:
+            page = self._call(
+                "conversations.list",
+                lambda c=cursor: self._client.conversations_list(
+                    types=types, exclude_archived=True, limit=200, cursor=c or None
+                ),
+            )
+            for channel in page.get("channels") or []:
+                if channel.get("name") != name:
+                    continue
+                purpose = _purpose(channel)
+                ours = marker in purpose or (
+                    not purpose and channel.get("creator") == self.bot_user_id()
+                )
+                if not ours:
+                    return None
+                if marker not in purpose:
+                    self._mark(channel["id"], marker)  # adopted: marked as ours from now on
+                return ChannelRef(id=channel["id"], name=name)
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+
+    def bot_user_id(self) -> str:
+        if self._bot_user_id is None:
+            self._bot_user_id = self.check()
+        return self._bot_user_id
 
     def invite(self, channel_id: str, user_ids: list[str]) -> None:
         if not user_ids:
@@ -220,6 +279,11 @@ class SlackChat:
             ) from None
         except SlackClientError as e:
             raise IntegrationError(SERVICE, f"Slack {method} failed: {e}") from None
+
+
+def _purpose(channel: dict[str, Any]) -> str:
+    purpose = channel.get("purpose")
+    return str(purpose.get("value") or "") if isinstance(purpose, dict) else str(purpose or "")
 
 
 def plain_reason(reason: object) -> str:

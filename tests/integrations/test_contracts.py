@@ -222,6 +222,8 @@ SLACK_METHODS: dict[str, tuple[set[str], str]] = {
     "conversations.create": ({"name"}, FORM),
     "conversations.invite": ({"channel", "users"}, FORM),
     "conversations.setTopic": ({"channel", "topic"}, FORM),
+    "conversations.setPurpose": ({"channel", "purpose"}, FORM),
+    "conversations.list": (set(), FORM),
     "users.lookupByEmail": ({"email"}, FORM),
     "chat.postMessage": ({"channel"}, JSON),
     "chat.update": ({"channel", "ts"}, JSON),
@@ -250,7 +252,8 @@ def _slack_problems(request: Request) -> list[str]:
 def test_every_slack_call_sends_the_documented_arguments_and_body(
     sb: Sandbox, chat: SlackChat
 ) -> None:
-    room = chat.create_channel("crisis-c")
+    room = chat.create_channel("crisis-c", marker="firebreak-test")
+    assert chat.find_channel("crisis-c", marker="firebreak-test") == room
     chat.set_topic(room.id, "Storm on #acme")
     chat.invite(room.id, [chat.lookup_user("alice@example.test")])
     message = chat.post(room.id, "Opened", blocks=[{"type": "divider"}])

@@ -172,3 +172,27 @@ def test_an_ask_carries_one_button_per_decision_and_closing_it_removes_them(
     assert update.path == "/api/chat.update" and update.body["ts"] == asked.ts
     assert [b["type"] for b in update.body["blocks"]] == ["section", "context"]
     assert update.body["text"] == "Approve &lt;this&gt;?\n\n:x: Rejected by ana"
+
+
+def test_a_war_room_is_found_by_name_past_the_first_page_and_only_if_ours(
+    sb: Sandbox, chat: SlackChat
+) -> None:
+    from integrations.sandbox.slack import Channel
+
+    for n in range(250):  # conversations.list pages by 200 here: the room is on page two
+        sb.slack.channels[f"CFILL{n:04d}"] = Channel(f"CFILL{n:04d}", f"fill-{n}", False, 0)
+    room = chat.create_channel("crisis-9-prod", marker="firebreak-prod-abc")
+    sb.slack.channels["CFOREIGN"] = Channel(
+        "CFOREIGN", "crisis-8-prod", False, 0, creator="U0HUMAN"
+    )
+
+    assert chat.find_channel("crisis-9-prod", marker="firebreak-prod-abc") == room
+    assert chat.find_channel("crisis-9-prod", marker="firebreak-prod-other") is None
+    assert chat.find_channel("crisis-8-prod", marker="firebreak-prod-abc") is None  # a person's
+    lists = [r for r in sb.requests("slack") if r.path.endswith("conversations.list")]
+    assert len(lists) == 6 and lists[1].body.get("cursor")
+    # Created again for the same effect (its answer was lost): adopted, not a second room.
+    assert chat.create_channel("crisis-9-prod", marker="firebreak-prod-abc") == room
+    with pytest.raises(IntegrationError) as caught:
+        chat.create_channel("crisis-8-prod", marker="firebreak-prod-abc")
+    assert "#crisis-8-prod exists and is not this incident's war room" in caught.value.message
