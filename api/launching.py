@@ -33,6 +33,25 @@ def pending_launcher(engine: Engine) -> Callable[[int], object]:
     return record_pending
 
 
+def held_launcher(engine: Engine) -> Callable[[int], object]:
+    """Opens incidents deliberately without running them (`replay --no-launch`): no running API
+    picks them up; `firebreak incident resume ID` starts one."""
+    from firebreak.playbook.runs import HELD_KIND
+
+    def record_held(incident_id: int) -> None:
+        with Session(engine) as session:
+            append_event(
+                session,
+                incident_id,
+                HELD_KIND,
+                "Opened without running its playbook (--no-launch): "
+                f"`firebreak incident resume {incident_id}` starts it",
+            )
+            session.commit()
+
+    return record_held
+
+
 def default_launcher(settings: Settings, engine: Engine) -> Callable[[int], object]:
     try:
         from flows.launcher import launch_incident  # type: ignore[import-not-found]

@@ -15,6 +15,7 @@ from api.deps import Launcher
 from api.launching import default_launcher
 from api.middleware import BodyLimit, CatchAll
 from api.routers import accounts, health, incidents, signals, slack
+from api.sweeper import RunSweeper
 from firebreak.settings import Settings, get_settings
 from firebreak.signals.ingest import Ingestor, build_detection, load_triggers
 from firebreak.signals.schema import SignalIn
@@ -26,21 +27,26 @@ log = logging.getLogger("firebreak.api")
 def create_app(settings: Settings | None = None, launcher: Launcher | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine_for(settings.effective_database_url)
-    # Runs a crash interrupted are resumed by the real launcher only (tests hand in their own).
+    # Runs a crash interrupted (or that never started) are picked up, at start-up and then
+    # periodically, by the real launcher only (tests hand in their own).
     resume_on_start = launcher is None
     launcher = launcher or default_launcher(settings, engine)
     detection = build_detection(load_triggers(settings.playbooks_dir))
     ingestor = Ingestor(engine, detection, launcher, worker=settings.use_ingest_worker)
     ingestor.restore()
 
+    sweeper = RunSweeper(settings) if resume_on_start else None
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
-        if resume_on_start:
-            _resume_interrupted_runs(settings)
+        if sweeper is not None:
+            sweeper.start()
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.stop()
             ingestor.close()
 
     app = FastAPI(
@@ -64,17 +70,6 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     app.add_middleware(BodyLimit)
     app.add_middleware(CatchAll)
     return app
-
-
-def _resume_interrupted_runs(settings: Settings) -> None:
-    """Go on with the playbook runs a crash or a deploy interrupted (in the background)."""
-    try:
-        from flows.launcher import resume_interrupted
-
-        for outcome in resume_interrupted(settings=settings):
-            log.warning("incident %s: %s", outcome.incident_id, outcome.message)
-    except Exception:  # the API still starts; `firebreak incident resume` remains
-        log.exception("could not resume interrupted playbook runs")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from cli.common import console, database, fail
 from firebreak import incidents
 from firebreak.incidents import SEVERITIES
+from firebreak.playbook.runs import HELD_KIND
 from firebreak.settings import get_settings
 from firebreak.store.models import Incident
 from firebreak.timeline_export import incident_dict, to_html, to_json, to_markdown
@@ -56,6 +57,16 @@ def register(app: typer.Typer) -> None:
                 inputs=values,
                 declared_by=by or getpass.getuser(),
             )
+            if created and not run:  # in the same commit: never picked up as an orphan
+                assert incident.id is not None
+                incidents.append_event(
+                    session,
+                    incident.id,
+                    HELD_KIND,
+                    "Declared without running its playbook (--no-run): "
+                    f"`firebreak incident resume {incident.id}` starts it",
+                    actor=incident.declared_by or "firebreak",
+                )
             session.commit()
         if not created:
             console.print(
@@ -64,7 +75,9 @@ def register(app: typer.Typer) -> None:
             )
             return
         console.print(f"Declared incident [bold]{incident.id}[/]: {incident.title}")
-        if run:
+        if not run:
+            console.print(f"Not run: `firebreak incident resume {incident.id}` starts it.")
+        else:
             from flows.launcher import run_incident_flow
 
             assert incident.id is not None
@@ -77,7 +90,8 @@ def register(app: typer.Typer) -> None:
             None, help="Incident id; default: every open incident whose run was interrupted."
         ),
     ) -> None:
-        """Resume playbook runs a crash interrupted: finished steps are kept, the rest run."""
+        """Resume playbook runs a crash interrupted (finished steps are kept, the rest run), or
+        start a named incident's run that never started (also one declared with --no-run)."""
         from flows.launcher import resume_interrupted
 
         database()  # migrated before the flow looks
@@ -89,7 +103,8 @@ def register(app: typer.Typer) -> None:
             if outcome.outcome == "resumed":
                 console.print(
                     f"Incident {outcome.incident_id}: {outcome.message}. "
-                    f"Playbook run finished: {outcome.status}"
+                    f"Playbook run finished: {outcome.status}",
+                    highlight=False,
                 )
             elif outcome.outcome == "abandoned":
                 console.print(f"Incident {outcome.incident_id}: [bold red]{outcome.message}[/]")

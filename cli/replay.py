@@ -71,13 +71,13 @@ class _HttpSink(_Sink):
 
 class _LocalSink(_Sink):
     def __init__(self, launch: bool) -> None:
-        from api.launching import default_launcher, pending_launcher
+        from api.launching import default_launcher, held_launcher
         from firebreak.signals.ingest import Ingestor, build_detection, load_triggers
 
         settings = get_settings()
         engine = database(settings)
         self._runs: list[Any] = []
-        launcher = default_launcher(settings, engine) if launch else pending_launcher(engine)
+        launcher = default_launcher(settings, engine) if launch else held_launcher(engine)
 
         def on_opened(incident_id: int) -> None:
             self._runs.append(launcher(incident_id))

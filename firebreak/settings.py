@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # How long a step waits out a service's transient faults (playbook seconds; a playbook's own
     # `fault_budget` wins).
     fault_budget_seconds: float = Field(default=900.0, gt=0)
+    # A running API looks for interrupted and never-started runs this often (not only at start-up).
+    run_sweep_seconds: float = Field(default=30.0, gt=0)
 
     # War rooms are named `<prefix><playbook's name>-<installation id>`, so `crisis-7` of one
     # installation never meets an archived `crisis-7` or a second environment's. The id defaults

@@ -41,16 +41,26 @@ def _record_crash(incident_id: int, message: str) -> None:
         session.commit()
 
 
-def run_incident_flow(incident_id: int, *, resume: bool = False) -> str:
+def _claim_start(incident_id: int) -> bool:
+    db = engine_for(get_settings().effective_database_url)
+    with session_scope(db) as session:
+        return runs.claim_start(session, incident_id, runs.this_owner())
+
+
+def run_incident_flow(incident_id: int, *, resume: bool = False, claimed: bool = False) -> str:
     """Run the incident's playbook to its end; returns the run's final status.
 
-    `resume`: go on from an interrupted attempt this process has claimed.
+    `resume`: go on from an interrupted attempt this process has claimed. A first run claims
+    the incident before the flow starts: if another process already runs it, nothing runs here.
     """
     from flows.playbook_run import run_playbook
 
     with _alive_lock:
         _alive.add(incident_id)
     try:
+        if not resume and not claimed and not _claim_start(incident_id):
+            log.info("incident %s: another process runs its playbook", incident_id)
+            return "skipped: another process runs it"
         state = run_playbook(incident_id, resume=resume, return_state=True)
         if state.is_completed():
             return str(state.result())
@@ -65,14 +75,16 @@ def run_incident_flow(incident_id: int, *, resume: bool = False) -> str:
             _alive.discard(incident_id)
 
 
-def launch_incident(incident_id: int, *, resume: bool = False) -> threading.Thread:
+def launch_incident(
+    incident_id: int, *, resume: bool = False, claimed: bool = False
+) -> threading.Thread:
     """Start the playbook run without waiting for it (the API answers at once)."""
     with _alive_lock:  # alive from now: a resume racing the thread's start must see it
         _alive.add(incident_id)
     thread = threading.Thread(
         target=run_incident_flow,
         args=(incident_id,),
-        kwargs={"resume": resume},
+        kwargs={"resume": resume, "claimed": claimed},
         name=f"incident-{incident_id}",
         daemon=True,
     )
@@ -97,9 +109,11 @@ def resume_interrupted(
     wait: bool = False,
     settings: Settings | None = None,
 ) -> list[Resumption]:
-    """Resume the interrupted playbook runs (all open incidents', or the ones named).
+    """Resume the interrupted playbook runs and start the orphaned ones (all open incidents',
+    or the ones named: then also a run that never started or was declared with `--no-run`).
 
-    The API calls this on start-up (runs go on in the background); `firebreak incident resume`
+    The API calls this on start-up and then periodically (runs go on in the background);
+    `firebreak incident resume`
     calls it for a person (`wait=True`: each run to its end, one after the other). A run alive in
     this process or in another (fresh heartbeat) is left alone; past the resume limit a run is
     abandoned with one sentence on its timeline for a person to take over.
@@ -113,6 +127,9 @@ def resume_interrupted(
             list(incident_ids) if incident_ids else None,
             alive=alive_incidents(),
             grace=grace,
+            # Named by a person: a run that never started starts now, even if held.
+            orphan_grace=timedelta(0) if incident_ids else None,
+            start_held=bool(incident_ids),
         )
     outcomes: list[Resumption] = []
     for check in checks:
@@ -136,12 +153,16 @@ def resume_interrupted(
             log.warning("incident %s: %s", check.incident_id, claim.summary)
             outcomes.append(Resumption(check.incident_id, "abandoned", claim.summary))
             continue
-        message = f"{check.reason}; resuming (attempt {claim.attempt})"
+        if check.started:
+            message = f"{check.reason}; resuming (attempt {claim.attempt})"
+        else:
+            message = f"{check.reason}; starting it"
         log.info("incident %s: %s", check.incident_id, message)
+        # A run that never started starts afresh (its claim is this process's: begin_run keeps it).
         if wait:
-            status = run_incident_flow(check.incident_id, resume=True)
+            status = run_incident_flow(check.incident_id, resume=check.started, claimed=True)
             outcomes.append(Resumption(check.incident_id, "resumed", message, status=status))
         else:
-            thread = launch_incident(check.incident_id, resume=True)
+            thread = launch_incident(check.incident_id, resume=check.started, claimed=True)
             outcomes.append(Resumption(check.incident_id, "resumed", message, thread=thread))
     return outcomes

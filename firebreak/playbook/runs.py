@@ -5,6 +5,11 @@ A run claims its incident in the `playbook_run` table (owner = hostname:pid) and
 owner is gone (its process is dead on this host, or its heartbeat is older than a grace period)
 was interrupted. Resuming it is safe: succeeded steps are restored from `step_run`, side effects
 are deduplicated by the `effect` table and gates re-attach by step.
+
+An open incident whose playbook never started (its process died between the incident's commit
+and `playbook.started`, or its launch failed) is orphaned: it is started, once, by whoever claims
+it. An incident declared with `--no-run` says so on its timeline (`playbook.held`) and is left for
+a person.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -39,6 +44,12 @@ log = logging.getLogger(__name__)
 
 LIVE_KINDS = frozenset({"playbook.started", "playbook.resumed"})
 """A run whose latest playbook event is one of these has not ended."""
+
+HELD_KIND = "playbook.held"
+"""Recorded when an incident is opened deliberately without running its playbook (`--no-run`)."""
+
+NOT_A_RUN_KINDS = ("playbook.launch_pending", "playbook.launch_failed")
+"""Said about a launch that did not happen: the playbook still never started."""
 
 
 def this_owner() -> str:
@@ -70,6 +81,8 @@ class RunCheck:
     # The run as seen: a claim takes it over only if it is still so (compare-and-set).
     owner: str | None = None
     heartbeat_at: datetime | None = None
+    # False: the playbook never started, so a claim starts it afresh rather than resuming it.
+    started: bool = True
 
 
 def _latest_playbook_events(
@@ -83,7 +96,7 @@ def _latest_playbook_events(
         .where(
             col(TimelineEvent.incident_id).in_(incident_ids),
             col(TimelineEvent.kind).startswith("playbook."),
-            TimelineEvent.kind != "playbook.launch_pending",
+            col(TimelineEvent.kind).not_in(NOT_A_RUN_KINDS),
         )
         .order_by(col(TimelineEvent.id))
     ).all()
@@ -101,24 +114,43 @@ def _check(
     grace: timedelta,
     now: datetime,
     me: str,
+    orphan_grace: timedelta,
+    start_held: bool,
 ) -> RunCheck:
     assert incident.id is not None
     iid = incident.id
+    never_started = event is None or (event.kind == HELD_KIND and start_held)
 
     def verdict(interrupted: bool, reason: str) -> RunCheck:
+        started = not never_started
         if run is None:
-            return RunCheck(iid, interrupted, reason, 1)
-        return RunCheck(iid, interrupted, reason, run.attempt, run.owner, run.heartbeat_at)
+            return RunCheck(iid, interrupted, reason, 1 if started else 0, started=started)
+        return RunCheck(
+            iid, interrupted, reason, run.attempt, run.owner, run.heartbeat_at, started=started
+        )
 
     if incident.status != IncidentStatus.open:
         return verdict(False, f"incident {iid} is {incident.status}")
-    if event is None:
-        return verdict(False, f"incident {iid}'s playbook never started")
-    if event.kind not in LIVE_KINDS:
+    if event is not None and event.kind == HELD_KIND and not start_held:
+        return verdict(
+            False,
+            f"incident {iid} was declared without running its playbook; "
+            f"`firebreak incident resume {iid}` starts it",
+        )
+    if event is not None and not never_started and event.kind not in LIVE_KINDS:
         return verdict(False, f"incident {iid}'s playbook already ended ({event.kind})")
     if iid in alive:
         return verdict(False, f"incident {iid}'s playbook is running in this process")
+    if never_started and run is None:
+        # Nobody ever claimed it: its launcher died (or failed) before the run began.
+        if now - incident.opened_at >= orphan_grace:
+            return verdict(True, f"incident {iid}'s playbook never started")
+        return verdict(
+            False,
+            f"incident {iid} opened {incident.opened_at:%H:%M:%S}: its launch may be on the way",
+        )
     if run is None:  # started before runs were recorded: only its age tells
+        assert event is not None
         if now - event.at > grace:
             return verdict(
                 True, f"incident {iid}'s run left no heartbeat since {event.at:%H:%M:%S}"
@@ -126,6 +158,8 @@ def _check(
         return verdict(
             False, f"incident {iid}'s playbook started {event.at:%H:%M:%S}, too recently"
         )
+    if never_started and run.finished_at is not None:
+        return verdict(True, f"incident {iid}'s playbook never started")
     silent = now - run.heartbeat_at
     if run.owner == me:
         return verdict(True, f"incident {iid}'s run belonged to an earlier process like this one")
@@ -150,10 +184,15 @@ def check_runs(
     alive: Collection[int] = (),
     grace: timedelta = timedelta(seconds=60),
     now: datetime | None = None,
+    orphan_grace: timedelta | None = None,
+    start_held: bool = False,
 ) -> list[RunCheck]:
-    """Checks the open incidents (or the ones named) for an interrupted playbook run.
+    """Checks the open incidents (or the ones named) for an interrupted or orphaned run.
 
     `alive`: incidents whose run is alive in this process (the launcher knows its threads).
+    `orphan_grace`: how old an unclaimed, never started incident must be to be started here
+    (default `grace`: its own launcher may still be on the way). `start_held`: count incidents
+    declared with `--no-run` as never started (a person asked for them by name).
     """
     query = select(Incident).order_by(col(Incident.id))
     if incident_ids is None:
@@ -168,8 +207,19 @@ def check_runs(
         for r in session.exec(select(PlaybookRun).where(col(PlaybookRun.incident_id).in_(ids)))
     }
     when, me = now or utcnow(), this_owner()
+    orphans = grace if orphan_grace is None else orphan_grace
     checks = {
-        i.id: _check(i, events.get(i.id), runs.get(i.id), alive=alive, grace=grace, now=when, me=me)
+        i.id: _check(
+            i,
+            events.get(i.id),
+            runs.get(i.id),
+            alive=alive,
+            grace=grace,
+            now=when,
+            me=me,
+            orphan_grace=orphans,
+            start_held=start_held,
+        )
         for i in found
         if i.id is not None
     }
@@ -198,13 +248,41 @@ def interrupted_runs(
 
 
 def begin_run(session: Session, incident_id: int, owner: str) -> None:
-    """Claim a fresh run of the incident's playbook (attempt 1)."""
+    """Claim a fresh run of the incident's playbook (attempt 1, or the attempt a claim by this
+    process counted: a launch that keeps dying before it starts is abandoned in the end)."""
     now = utcnow()
-    run = session.get(PlaybookRun, incident_id) or PlaybookRun(incident_id=incident_id, owner=owner)
-    run.owner, run.attempt, run.started_at, run.heartbeat_at = owner, 1, now, now
+    run = session.get(PlaybookRun, incident_id)
+    if run is None or run.owner != owner or run.finished_at is not None:
+        run = run or PlaybookRun(incident_id=incident_id, owner=owner)
+        run.attempt = 1
+    run.owner, run.started_at, run.heartbeat_at = owner, now, now
     run.finished_at = None
     session.add(run)
     session.flush()
+
+
+def claim_start(session: Session, incident_id: int, owner: str) -> bool:
+    """Claim the first run of a new incident's playbook; False when another process has it.
+
+    The launcher claims before its (slow) flow starts, so a sweep elsewhere never starts it too.
+    """
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(PlaybookRun).values(
+                    incident_id=incident_id,
+                    owner=owner,
+                    attempt=1,
+                    heartbeat_at=now,
+                    started_at=now,
+                )
+            )
+        return True
+    except IntegrityError:
+        pass
+    run = session.get(PlaybookRun, incident_id, populate_existing=True)
+    return run is not None and run.owner == owner and run.finished_at is None
 
 
 def finish_run(session: Session, incident_id: int, owner: str) -> None:
@@ -241,7 +319,9 @@ def claim_interrupted(session: Session, seen: RunCheck, *, owner: str, max_resum
     """
     now, incident_id, previous = utcnow(), seen.incident_id, seen.attempt
     if seen.owner is None:
-        run = PlaybookRun(incident_id=incident_id, owner=owner, attempt=2, heartbeat_at=now)
+        run = PlaybookRun(
+            incident_id=incident_id, owner=owner, attempt=previous + 1, heartbeat_at=now
+        )
         try:
             with session.begin_nested():
                 session.add(run)
@@ -262,7 +342,7 @@ def claim_interrupted(session: Session, seen: RunCheck, *, owner: str, max_resum
             return Claim(incident_id, "taken")
     session.expire_all()
     resumes = previous - 1
-    if resumes >= max_resumes:
+    if resumes >= max_resumes and resumes >= 0:
         done = _succeeded_count(session, incident_id)
         summary = (
             f"Abandoned after {previous} interrupted runs ({resumes} automatic resumes): "
@@ -333,6 +413,7 @@ class Heartbeat:
 
 
 __all__ = [
+    "HELD_KIND",
     "Claim",
     "Heartbeat",
     "RunCheck",
@@ -340,6 +421,7 @@ __all__ = [
     "begin_run",
     "check_runs",
     "claim_interrupted",
+    "claim_start",
     "finish_run",
     "interrupted_runs",
     "this_owner",

@@ -131,3 +131,30 @@ def test_a_playbook_with_no_services_configured_fails_in_one_sentence(firebreak_
     assert last["kind"] == "playbook.failed"
     assert "no service is configured" in last["summary"] and "firebreak sandbox" in last["summary"]
     assert "Traceback" not in result.output + "".join(capfd.readouterr())
+
+
+def test_a_held_incident_waits_for_a_person_and_resume_starts_it(sandboxed, monkeypatch, people):
+    monkeypatch.setenv("FIREBREAK_TIME_SCALE", "600")
+    # Any never-started incident counts as orphaned at once: only the hold keeps this one.
+    monkeypatch.setenv("FIREBREAK_RESUME_GRACE_SECONDS", "0.001")
+    get_settings.cache_clear()
+    declared = runner.invoke(
+        app, ["incident", "declare", "-p", "social-media-storm", "--no-run", "--by", "lead"]
+    )
+    assert "Not run: `firebreak incident resume 1` starts it" in declared.output
+
+    # A sweep (what a running API does) leaves it alone: --no-run was deliberate.
+    swept = runner.invoke(app, ["incident", "resume"])
+    assert "nothing to resume" in swept.output
+    assert not any(r.path.endswith("conversations.create") for r in sandboxed.requests("slack"))
+
+    started = runner.invoke(app, ["incident", "resume", "1"])
+    assert started.exit_code == 0, started.output
+    said = " ".join(started.output.split())
+    assert "never started; starting it" in said and "Playbook run finished: succeeded" in said
+    record = json.loads(runner.invoke(app, ["incident", "timeline", "1", "-f", "json"]).output)
+    kinds = [e["kind"] for e in record["timeline"]]
+    assert kinds.index("playbook.held") < kinds.index("playbook.started")
+    assert kinds[-1] == "playbook.succeeded" and "script.published" in kinds
+    creates = [r for r in sandboxed.requests("slack") if r.path.endswith("conversations.create")]
+    assert len(creates) == 1

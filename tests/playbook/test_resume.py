@@ -298,3 +298,66 @@ def test_a_running_run_beats_until_it_ends(db: DbEngine) -> None:
     stopped_at = heartbeat()
     threading.Event().wait(0.1)
     assert heartbeat() == stopped_at  # no beat once the run has ended
+
+
+def opened(db: DbEngine, *, age: float = 0.0, then: str | None = None) -> int:
+    """An open incident whose playbook never started (with `then`: that event recorded)."""
+    with Session(db) as session:
+        incident, _ = incidents.open_or_escalate(
+            session,
+            title="t",
+            playbook="p",
+            scope=f"s{next(SCOPES)}",
+            severity="sev2",
+            at=utcnow() - timedelta(seconds=age),
+        )
+        assert incident.id is not None
+        if then:
+            incidents.append_event(session, incident.id, then, then)
+        session.commit()
+        return incident.id
+
+
+def test_an_incident_whose_playbook_never_started_is_started_once(db: DbEngine) -> None:
+    orphan = opened(db, age=120)
+    failed_launch = opened(db, age=120, then="playbook.launch_failed")
+    pending = opened(db, age=120, then="playbook.launch_pending")
+    just_opened = opened(db, age=1)  # its own launcher may still be on the way
+    held = opened(db, age=120, then=runs.HELD_KIND)  # declared with --no-run: a person's call
+
+    with Session(db) as session:
+        found = runs.interrupted_runs(session, grace=GRACE)
+    assert found == [orphan, failed_launch, pending]
+    said = checks(db)
+    assert "never started" in said[orphan].reason and not said[orphan].started
+    assert "declared without running its playbook" in said[held].reason
+    assert not said[just_opened].interrupted
+
+    # Two sweeping processes see the orphan; one claims it, as attempt 1 (a first run).
+    check = said[orphan]
+    won, lost = claim(db, check, "a:1"), claim(db, check, "b:2")
+    assert (won.outcome, won.attempt, lost.outcome) == ("resume", 1, "taken")
+    with Session(db) as session:  # the winner's launcher keeps its claim; the loser gets none
+        assert runs.claim_start(session, orphan, "a:1")
+        assert not runs.claim_start(session, orphan, "b:2")
+
+
+def test_named_by_a_person_a_held_or_fresh_incident_is_started(db: DbEngine) -> None:
+    held = opened(db, age=0, then=runs.HELD_KIND)
+    fresh = opened(db, age=0)
+    with Session(db) as session:
+        named = runs.check_runs(
+            session, [held, fresh], grace=GRACE, orphan_grace=timedelta(0), start_held=True
+        )
+    assert [(c.interrupted, c.started) for c in named] == [(True, False), (True, False)]
+
+
+def test_a_launch_that_died_before_its_start_is_started_again(db: DbEngine) -> None:
+    incident_id = opened(db, age=120)
+    with Session(db) as session:
+        assert runs.claim_start(session, incident_id, f"{HOST}:{dead_pid()}")
+        session.commit()
+    (check,) = checks(db).values()
+    assert check.interrupted and not check.started
+    assert "died with its process" in check.reason
+    assert claim(db, check, "a:1").attempt == 2  # counted: one that always dies is abandoned
