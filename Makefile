@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench sandbox serve clean
+.PHONY: demo test test-faults lint bench sandbox serve clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) scripts/check_python.py
@@ -18,7 +18,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@bash scripts/system-deps.sh
-	@$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -q -m "not faults" $(PYTEST_ARGS)
+
+# Fault storms per service (429 with Retry-After, 5xx bursts, stalls, refused connections)
+# through the real clients against the sandbox, on the playbook's virtual clock.
+test-faults: $(STAMP)
+	@$(BIN)/python -m pytest -q -m faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	@$(BIN)/ruff check . && $(BIN)/ruff format --check .

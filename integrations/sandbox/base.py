@@ -97,12 +97,19 @@ class Fault:
     retry_after: int | None = 1
     times: int | None = 1  # None: until reset
     seconds: float = 0.0  # a delay before answering (slow) or before the error
+    after: int = 0  # let this many matching requests through first (fail the 2nd POST, say)
     hits: int = 0
+    passed: int = 0
 
     def applies(self, service: str, target: str) -> bool:
         if self.service != service or (self.times is not None and self.hits >= self.times):
             return False
-        return re.search(self.match, target) is not None
+        if re.search(self.match, target) is None:
+            return False
+        if self.passed < self.after:
+            self.passed += 1
+            return False
+        return True
 
 
 class Hub:

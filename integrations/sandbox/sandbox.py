@@ -201,12 +201,14 @@ class Sandbox:
         status: int = 429,
         retry_after: int | None = 1,
         times: int | None = 1,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` requests matching `match` ("METHOD /path" regex) with `status`.
+        """Answer the next `times` requests matching `match` ("METHOD /path" regex) with `status`,
+        once `after` matching requests have gone through.
 
         `times=None` keeps failing until `reset()`.
         """
-        self.hub.add_fault(Fault(service, match, status, retry_after, times))
+        self.hub.add_fault(Fault(service, match, status, retry_after, times, after=after))
 
     def slow(
         self, service: str, match: str = "", seconds: float = 1.0, times: int | None = None
@@ -263,6 +265,7 @@ def _fault_from_json(body: Any) -> Fault:
         int(body.get("status", 429)),
         body.get("retry_after", 1),
         times,
+        after=int(body.get("after", 0)),
     )
 
 
