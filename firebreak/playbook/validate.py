@@ -324,6 +324,12 @@ class _Checker:
                 )
                 continue
             ids[step_id] = index
+            if step_id in ON_FAILURE_POLICIES:
+                self.add(
+                    ("steps", index, "id"),
+                    f"step id {step_id!r} is reserved: `on_failure: {step_id}` is a policy",
+                    "rename the step, e.g. " + repr(f"{step_id}_step"),
+                )
             if isinstance(step.get("uses"), str):
                 uses_of[step_id] = step["uses"]
         self.ids, self.uses_of = ids, uses_of

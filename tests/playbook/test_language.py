@@ -74,6 +74,7 @@ def test_the_example_loads_with_typed_steps_branches_and_durations() -> None:
             "38:44: with.channel: syntax error",
         ),
         ("${{ inputs.product }}", "${{ inputs.prodct }}", "inputs.prodct is not declared"),
+        ("- id: war_room", "- id: stop", "18:9: step id 'stop' is reserved"),
         ("statements/holding.md.j2", "statements/holdin.md.j2", "does not exist"),
         (
             "needs: [holding, war_room]",
