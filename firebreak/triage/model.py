@@ -17,6 +17,8 @@ from itertools import pairwise
 from operator import mul
 from typing import Any
 
+from firebreak.triage.result import Label
+
 # Names of the lexicon's cue features, in the order `Reading.cues` lists them.
 CUE_NAMES: tuple[str, ...] = (
     "lexicon_sentiment",
@@ -43,11 +45,16 @@ def word_keys(tokens: list[str]) -> list[str]:
 
 class LinearModel:
     def __init__(self, data: dict[str, Any]) -> None:
-        if tuple(data["classes"]) != CLASSES or tuple(data["cues"]) != CUE_NAMES:
+        # the file is written with sorted keys: compare the cue names as a set
+        if tuple(data["classes"]) != CLASSES or set(data["cues"]) != set(CUE_NAMES):
             raise ValueError("model.json was trained for other classes or cue features")
         self.bias = complex(*data["bias"])
         self.cue_weights = tuple(complex(*data["cues"][name]) for name in CUE_NAMES)
         self.words = {key: complex(a, b) for key, (a, b) in data["words"].items()}
+        # Added to the negative logit when deciding the label: a missed complaint costs more than
+        # a false alarm, so training picks the margin at which out-of-fold negative recall on the
+        # training parts reaches its target (see training.choose_margin).
+        self.negative_margin = float(data.get("negative_margin", 0.0))
         self.meta = {k: v for k, v in data.items() if k not in ("words", "cues", "bias")}
 
     def logit(self, tokens: list[str], cues: tuple[float, ...]) -> complex:
@@ -59,6 +66,17 @@ class LinearModel:
             + sum(filter(None, map(get, tokens)))
             + sum(filter(None, map(get, pairs)))
         )
+
+    def label(self, logit: complex) -> Label:
+        return decide(logit, self.negative_margin)
+
+
+def decide(logit: complex, negative_margin: float = 0.0) -> Label:
+    """The label of a post from its neutral-relative logits, negative favoured by the margin."""
+    negative = logit.real + negative_margin
+    if negative > 0.0 and negative >= logit.imag:
+        return "negative"
+    return "positive" if logit.imag > 0.0 else "neutral"
 
 
 def probabilities(logit: complex) -> tuple[float, float, float]:

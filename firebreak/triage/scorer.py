@@ -75,12 +75,7 @@ class Triager:
             logit = self.model.logit(reading.tokens, reading.cues)
             negative, _, positive = probabilities(logit)
             sentiment = positive - negative
-            if logit.real > 0.0 and logit.real >= logit.imag:
-                label = "negative"
-            elif logit.imag > 0.0:
-                label = "positive"
-            else:
-                label = "neutral"
+            label = self.model.label(logit)
         else:
             sentiment = reading.sentiment
             label = (

@@ -20,7 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from firebreak.triage import corpora
-from firebreak.triage.model import CLASSES, CUE_NAMES, LinearModel, word_keys
+from firebreak.triage.evaluation import evaluate
+from firebreak.triage.model import CLASSES, CUE_NAMES, LinearModel, decide, word_keys
 from firebreak.triage.scorer import Triager
 
 SEED = 13
@@ -36,6 +37,8 @@ class Config:
     class_weight: str | None = "balanced"
     cue_scale: float = 3.0  # cue columns are multiplied by this, so L2 shrinks them less
     decimals: int = 3
+    margin_cost: float = 0.02  # macro-F1 the negative margin may cost on any training corpus
+    max_margin: float = 2.0
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -44,19 +47,21 @@ class Config:
 @dataclass(slots=True)
 class Featurised:
     keys: list[list[str]]
+    keys_tokens: list[list[str]]
     cues: np.ndarray
     labels: np.ndarray
 
 
 def featurise(posts: Sequence[corpora.Post]) -> Featurised:
     lexicon = Triager(model=None)
-    keys, cues = [], []
+    keys, tokens, cues = [], [], []
     for post in posts:
         reading = lexicon.read(post.text)
         keys.append(word_keys(reading.tokens))
+        tokens.append(reading.tokens)
         cues.append(reading.cues)
     labels = np.array([CLASSES.index(p.label) for p in posts])
-    return Featurised(keys, np.array(cues, dtype=float), labels)
+    return Featurised(keys, tokens, np.array(cues, dtype=float), labels)
 
 
 def _vocabulary(keys: list[list[str]], min_count: int) -> dict[str, int]:
@@ -120,21 +125,55 @@ def predict(model: LinearModel, texts: Sequence[str]) -> list[str]:
 
 def cross_validate(
     posts: Sequence[corpora.Post], weights: np.ndarray, config: Config, folds: int = 5
-) -> list[str]:
-    """Out-of-fold labels for the training posts (for choosing `Config`, never held-out data).
-    Folds are stratified by source and label."""
+) -> list[complex]:
+    """Out-of-fold logits for the training posts (for choosing the negative margin, never
+    held-out data). Folds are stratified by source and label."""
     data = featurise(posts)
     strata = [f"{p.source}/{p.label}" for p in posts]
-    predicted = [""] * len(posts)
+    logits = [0j] * len(posts)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     for train_at, test_at in splitter.split(np.zeros(len(posts)), strata):
         part = Featurised(
-            [data.keys[i] for i in train_at], data.cues[train_at], data.labels[train_at]
+            [data.keys[i] for i in train_at],
+            [data.keys_tokens[i] for i in train_at],
+            data.cues[train_at],
+            data.labels[train_at],
         )
         model = LinearModel(fit(part, weights[train_at], config))
-        for i, label in zip(test_at, predict(model, [posts[i].text for i in test_at]), strict=True):
-            predicted[i] = label
-    return predicted
+        for i in test_at:
+            logits[i] = model.logit(data.keys_tokens[i], tuple(data.cues[i]))
+    return logits
+
+
+def labels_at(logits: Sequence[complex], margin: float) -> list[str]:
+    return [decide(logit, margin) for logit in logits]
+
+
+def choose_margin(
+    posts: Sequence[corpora.Post], logits: Sequence[complex], config: Config
+) -> float:
+    """The largest margin (steps of 0.05, up to `config.max_margin`) whose out-of-fold macro-F1
+    stays within `config.margin_cost` of the unbiased model's on every training corpus: negative
+    recall bought with at most that much of the rest."""
+    sources = sorted({p.source for p in posts})
+    gold = [p.label for p in posts]
+
+    def macro_f1(margin: float) -> list[float]:
+        predicted = labels_at(logits, margin)
+        scores = []
+        for source in sources:
+            at = [i for i, p in enumerate(posts) if p.source == source]
+            report = evaluate([gold[i] for i in at], [predicted[i] for i in at], CLASSES)
+            scores.append(report.macro_f1)
+        return scores
+
+    base = macro_f1(0.0)
+    chosen, margin = 0.0, 0.05
+    while margin <= config.max_margin:
+        if any(b - s > config.margin_cost for b, s in zip(base, macro_f1(margin), strict=True)):
+            break
+        chosen, margin = margin, round(margin + 0.05, 2)
+    return chosen
 
 
 def training_posts() -> tuple[list[corpora.Post], list[corpora.Split]]:
@@ -151,14 +190,13 @@ def provenance(
 ) -> dict[str, Any]:
     import sklearn
 
-    root = corpora.ROOT.parent
     return {
         "trainer": "bench/triage_train.py (firebreak/triage/training.py)",
         "config": config.as_dict(),
         "seed": SEED,
         "data": [
             {
-                "file": str(path.relative_to(root)) if path.is_relative_to(root) else str(path),
+                "file": _shown(path),
                 "sha256": corpora.sha256(path),
                 "train_rows": len(split.train),
                 "held_out_rows": len(split.held_out),
@@ -178,6 +216,16 @@ def provenance(
         "figures": figures,
         "versions": {"python": platform.python_version(), "scikit-learn": sklearn.__version__},
     }
+
+
+def _shown(path: Path) -> str:
+    """A data file's path as the repository sees it (`tests/data/...`, `../shared/...`), so the
+    record does not depend on where the checkout lives."""
+    if path.is_relative_to(corpora.ROOT):
+        return str(path.relative_to(corpora.ROOT))
+    if path.is_relative_to(corpora.ROOT.parent):
+        return f"../{path.relative_to(corpora.ROOT.parent)}"
+    return str(path)
 
 
 def write(model: dict[str, Any], record: dict[str, Any], folder: Path) -> tuple[Path, Path]:

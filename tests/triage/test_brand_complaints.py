@@ -58,3 +58,23 @@ def test_complaints_carry_their_category(triager: Triager, text: str, category: 
 )
 def test_posts_that_are_not_complaints_have_no_category(triager: Triager, text: str) -> None:
     assert triager.score(text).category is None
+
+
+def test_the_shipped_model_loads_once_and_scores() -> None:
+    """The weights ship in the package (no ../shared, no download) and change readings: the
+    learned scorer is what `Triager()` uses by default."""
+    from firebreak.triage.model import shipped_model
+
+    model = shipped_model()
+    assert model is not None
+    assert shipped_model() is model  # read once per process
+    assert 0.0 <= model.negative_margin <= 2.0
+    assert len(model.words) > 1000
+    learned, lexicon = Triager(), Triager(model=None)
+    assert learned.model is model
+    assert lexicon.model is None
+    text = "@acme good try but your competitor got me there sooner and safer"
+    assert learned.score(text).label == "negative"
+    assert learned.score("thanks @acme, the refund arrived today, great service").label == (
+        "positive"
+    )
