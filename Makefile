@@ -22,6 +22,7 @@ test: $(STAMP)
 
 # Fault storms per service (429 with Retry-After, 5xx bursts, stalls, refused connections)
 # through the real clients against the sandbox, on the playbook's virtual clock.
+# And kill -9 of a playbook run at twenty instants, then resume: every side effect once.
 test-faults: $(STAMP)
 	@$(BIN)/python -m pytest -q -m faults $(PYTEST_ARGS)
 

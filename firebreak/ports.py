@@ -80,6 +80,7 @@ class Ask:
     incident_id: int
     step_id: str
     gate_id: int
+    marker: str | None = None  # kept with the message, so a search finds it after a crash
 
 
 class ChatPort(Protocol):
@@ -109,8 +110,14 @@ class ChatPort(Protocol):
         *,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        marker: str | None = None,
     ) -> MessageRef:
-        """Post `text`; `blocks` is a playbook author's own layout, passed through as written."""
+        """Post `text`; `blocks` is a playbook author's own layout, passed through as written.
+        `marker` is kept with the message (not shown) for `find_message`."""
+        ...
+
+    def find_message(self, channel: str, marker: str) -> MessageRef | None:
+        """Our message carrying `marker` in `channel`, if it was posted (recent history)."""
         ...
 
     def ask(self, channel: str, ask: Ask) -> MessageRef:

@@ -107,6 +107,24 @@ class ActionContext:
         digest = hashlib.sha256(f"{installation}/{self.effect_key(what)}".encode()).hexdigest()
         return f"firebreak-{installation}-{digest[:12]}"
 
+    def post_once(
+        self, what: str, channel: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """Post once for `what`: the message carries the effect's marker, so after a crash
+        during the post the message is found in the channel instead of posted again."""
+        chat = self.runtime.integrations.chat
+        marker = self.marker(what)
+
+        def send() -> dict[str, Any]:
+            ref = chat.post(channel, text, blocks=blocks, marker=marker)
+            return {"channel": ref.channel, "ts": ref.ts}
+
+        def find() -> dict[str, Any] | None:
+            ref = chat.find_message(channel, marker)
+            return {"channel": ref.channel, "ts": ref.ts} if ref else None
+
+        return self.effect(what, send, find)
+
     def record(self, kind: str, summary: str, data: dict[str, Any] | None = None) -> None:
         payload = {"step": self.step_id, "action": self.action, **(data or {})}
         self.runtime.record(kind, summary, payload)

@@ -56,12 +56,9 @@ def publish_script(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any
     )
     audience = str(args.get("audience") or DEFAULT_AUDIENCE)
     channel = integration_call(lambda: ctx.runtime.roles.slack_channel(audience))
-    chat = ctx.runtime.integrations.chat
     header = f"Contact-centre script v{statement.version} ({', '.join(tones) or 'neutral'})"
-    sent = ctx.effect(
-        f"publish-v{statement.version}",
-        lambda: {"ts": chat.post(channel, f"*{header}*\n\n{text}").ts, "channel": channel},
-    )
+    posted = ctx.post_once(f"publish-v{statement.version}", channel, f"*{header}*\n\n{text}")
+    sent = {"ts": posted["ts"], "channel": channel}
     ctx.record(
         "script.published",
         f"Published contact-centre script v{statement.version} to {audience}, matching "

@@ -30,13 +30,20 @@ def _ask(
         return None
     chat = ctx.runtime.integrations.chat
     channel = binding.slack_channel
-    ask = Ask(text, kind, ctx.incident_id, ctx.step_id, gate_id)
+    # The ask carries its effect's marker: after a crash during the post, the first copy is
+    # found and kept, so no second ask with live buttons appears beside it.
+    marker = ctx.marker("ask")
+    ask = Ask(text, kind, ctx.incident_id, ctx.step_id, gate_id, marker)
 
     def post() -> dict[str, Any]:
         ref = chat.ask(channel, ask)
         return {"ts": ref.ts, "channel": ref.channel, "text": text}
 
-    return ctx.effect("ask", post)
+    def find() -> dict[str, Any] | None:
+        ref = chat.find_message(channel, marker)
+        return {"ts": ref.ts, "channel": ref.channel, "text": text} if ref else None
+
+    return ctx.effect("ask", post, find)
 
 
 class _PendingAsk:
@@ -197,8 +204,7 @@ def _escalate(ctx: ActionContext, index: int, rung: Mapping[str, Any], audience:
         how = f"paged {notify} (dedup_key {key})"
     else:
         channel = integration_call(lambda: ctx.runtime.roles.slack_channel(notify))
-        chat = ctx.runtime.integrations.chat
-        ctx.effect(f"escalation-{index}", lambda: {"ts": chat.post(channel, text).ts})
+        ctx.post_once(f"escalation-{index}", channel, text)
         how = f"told {notify} on Slack"
     ctx.record(
         "escalation",

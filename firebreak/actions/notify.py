@@ -21,7 +21,6 @@ def notify(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
         ctx.record("notify", f"Paged {audience} (dedup_key {key})", {"via": via})
     else:
         channel = integration_call(lambda: ctx.runtime.roles.slack_channel(audience))
-        chat = ctx.runtime.integrations.chat
-        ctx.effect("notify", lambda: {"ts": chat.post(channel, text).ts, "channel": channel})
+        ctx.post_once("notify", channel, text)
         ctx.record("notify", f"Told {audience} on Slack", {"via": via, "preview": text[:200]})
     return {"via": via}

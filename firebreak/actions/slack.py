@@ -45,7 +45,7 @@ def create_channel(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any
         ctx.effect("invite", lambda: {"invited": _invite(ctx, created["channel"], users)})
     if args.get("topic"):
         topic = str(args["topic"])
-        ctx.effect("topic", lambda: {"ts": chat.post(created["channel"], f"Topic: {topic}").ts})
+        ctx.post_once("topic", created["channel"], f"Topic: {topic}")
     who = f" and invited {', '.join(invite)} ({len(users)} people)" if invite else ""
     ctx.record("slack.channel", f"Opened war room #{created['channel_name']}{who}", created)
     return created
@@ -61,11 +61,7 @@ def post(ctx: ActionContext, args: Mapping[str, Any]) -> dict[str, Any]:
     text = ctx.text_or_template(args, "slack.post")
     blocks = args.get("blocks") or None
 
-    def send() -> dict[str, Any]:
-        ref = ctx.runtime.integrations.chat.post(channel, text, blocks=blocks)
-        return {"channel": ref.channel, "ts": ref.ts}
-
-    sent = ctx.effect("post", send)
+    sent = ctx.post_once("post", channel, text, blocks=blocks)
     what = f"the {args['template']} message" if args.get("template") else "a message"
     ctx.record(
         "slack.posted",

@@ -184,9 +184,13 @@ class StubServices:
         *,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        marker: str | None = None,
     ) -> MessageRef:
         n = self._call("chat.post", channel=channel, text=text)
         return MessageRef(channel=channel, ts=f"1700000000.{n:06d}")
+
+    def find_message(self, channel: str, marker: str) -> MessageRef | None:
+        return None  # a rehearsal is never interrupted mid-call
 
     def ask(self, channel: str, ask: Ask) -> MessageRef:
         # Recorded as a post, so a rehearsal's `chat.post` failures reach asks too.

@@ -73,6 +73,7 @@ class SlackEmulator:
             "conversations.setTopic": self._set_topic,
             "conversations.setPurpose": self._set_purpose,
             "conversations.list": self._list,
+            "conversations.history": self._history,
             "conversations.info": self._info,
             "chat.postMessage": self._post,
             "chat.update": self._update,
@@ -253,6 +254,41 @@ class SlackEmulator:
             "response_metadata": {"next_cursor": cursor},
         }
 
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, paged by an opaque cursor; a channel id only (names are not found);
+        metadata only when `include_all_metadata` is asked for."""
+        ref = args.get("channel")
+        if not isinstance(ref, str) or ref not in self.channels:
+            raise SlackError("channel_not_found")
+        channel = self.channels[ref]
+        if BOT_USER_ID not in channel.members:
+            raise SlackError("not_in_channel")
+        try:
+            limit = int(args.get("limit") or 100)
+        except ValueError:
+            raise SlackError("invalid_limit") from None
+        if not 1 <= limit <= 999:
+            raise SlackError("invalid_limit")
+        start = 0
+        if args.get("cursor"):
+            try:
+                start = int(base64.b64decode(str(args["cursor"])).decode().removeprefix("off:"))
+            except ValueError:
+                raise SlackError("invalid_cursor") from None
+        with_metadata = str(args.get("include_all_metadata", "false")).lower() in ("true", "1")
+        listed = [m for m in reversed(self.messages) if m["channel"] == channel.id]
+        page = [
+            {k: v for k, v in m.items() if k != "channel" and (with_metadata or k != "metadata")}
+            for m in listed[start : start + limit]
+        ]
+        more = start + limit < len(listed)
+        cursor = base64.b64encode(f"off:{start + limit}".encode()).decode() if more else ""
+        return {
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": cursor},
+        }
+
     def _info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": self._channel(args.get("channel")).to_json()}
 
@@ -277,6 +313,15 @@ class SlackEmulator:
         }
         if blocks:
             message["blocks"] = blocks
+        if args.get("metadata") is not None:
+            metadata = _decoded(args["metadata"])
+            if (
+                not isinstance(metadata, dict)
+                or not isinstance(metadata.get("event_type"), str)
+                or not isinstance(metadata.get("event_payload"), dict)
+            ):
+                raise SlackError("invalid_metadata_format")
+            message["metadata"] = metadata
         if thread_ts:
             message["thread_ts"] = thread_ts
         self.messages.append(message)

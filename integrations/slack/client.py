@@ -6,6 +6,7 @@ Errors come back as `IntegrationError("slack", ...)` naming the method and Slack
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import urllib.error
 from collections.abc import Callable, Mapping
@@ -40,6 +41,8 @@ _TRANSIENT = {
 }
 
 T = TypeVar("T")
+METADATA_EVENT = "firebreak_effect"  # message metadata naming the effect a message is
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float | None:
@@ -202,11 +205,56 @@ class SlackChat:
         *,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        marker: str | None = None,
     ) -> MessageRef:
-        return self._post(channel, text, blocks=blocks, thread_ts=thread_ts)
+        return self._post(channel, text, blocks=blocks, thread_ts=thread_ts, marker=marker)
 
     def ask(self, channel: str, ask: Ask) -> MessageRef:
-        return self._post(channel, ask.text, blocks=ask_blocks(ask))
+        return self._post(channel, ask.text, blocks=ask_blocks(ask), marker=ask.marker)
+
+    def find_message(self, channel: str, marker: str) -> MessageRef | None:
+        """Page through conversations.history (newest first, up to 1000 messages) for our
+        message whose metadata carries `marker`."""
+        channel_id = channel if _CHANNEL_ID.match(channel) else self._channel_id(channel)
+        if channel_id is None:
+            return None
+        cursor = ""
+        for _ in range(5):
+            page = self._call(
+                "conversations.history",
+                lambda c=cursor: self._client.conversations_history(
+                    channel=channel_id, limit=200, include_all_metadata=True, cursor=c or None
+                ),
+            )
+            for message in page.get("messages") or []:
+                payload = (message.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("effect") == marker:
+                    return MessageRef(channel=channel_id, ts=str(message["ts"]))
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+        return None
+
+    def _channel_id(self, name: str) -> str | None:
+        """conversations.history needs an id; a role's channel may be configured by name."""
+        wanted = name.removeprefix("#")
+        cursor = ""
+        while True:
+            page = self._call(
+                "conversations.list",
+                lambda c=cursor: self._client.conversations_list(
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=200,
+                    cursor=c or None,
+                ),
+            )
+            for channel in page.get("channels") or []:
+                if channel.get("name") == wanted:
+                    return str(channel["id"])
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
 
     def close_ask(self, channel: str, ts: str, asked_text: str, outcome: str) -> None:
         text = f"{asked_text}\n\n{outcome}" if asked_text else outcome
@@ -222,11 +270,19 @@ class SlackChat:
         *,
         blocks: list[dict[str, Any]] | None,
         thread_ts: str | None = None,
+        marker: str | None = None,
     ) -> MessageRef:
+        metadata = (
+            {"event_type": METADATA_EVENT, "event_payload": {"effect": marker}} if marker else None
+        )
         response = self._call(
             "chat.postMessage",
             lambda: self._client.chat_postMessage(
-                channel=channel, text=fallback_text(text), blocks=blocks, thread_ts=thread_ts
+                channel=channel,
+                text=fallback_text(text),
+                blocks=blocks,
+                thread_ts=thread_ts,
+                metadata=metadata,
             ),
         )
         return MessageRef(channel=response["channel"], ts=response["ts"])

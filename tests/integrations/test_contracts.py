@@ -224,6 +224,7 @@ SLACK_METHODS: dict[str, tuple[set[str], str]] = {
     "conversations.setTopic": ({"channel", "topic"}, FORM),
     "conversations.setPurpose": ({"channel", "purpose"}, FORM),
     "conversations.list": (set(), FORM),
+    "conversations.history": ({"channel"}, FORM),
     "users.lookupByEmail": ({"email"}, FORM),
     "chat.postMessage": ({"channel"}, JSON),
     "chat.update": ({"channel", "ts"}, JSON),
@@ -258,6 +259,7 @@ def test_every_slack_call_sends_the_documented_arguments_and_body(
     chat.invite(room.id, [chat.lookup_user("alice@example.test")])
     message = chat.post(room.id, "Opened", blocks=[{"type": "divider"}])
     chat.update(room.id, message.ts, "Opened (sev1)")
+    assert chat.find_message(room.id, "firebreak-none") is None
     chat.check()
 
     recorded = sb.requests("slack")

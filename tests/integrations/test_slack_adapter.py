@@ -196,3 +196,20 @@ def test_a_war_room_is_found_by_name_past_the_first_page_and_only_if_ours(
     with pytest.raises(IntegrationError) as caught:
         chat.create_channel("crisis-8-prod", marker="firebreak-prod-abc")
     assert "#crisis-8-prod exists and is not this incident's war room" in caught.value.message
+
+
+def test_a_message_is_found_by_its_marker_through_the_channels_history(
+    sb: Sandbox, chat: SlackChat
+) -> None:
+    asked = chat.ask("general", Ask("Approve?", "approval", 1, "approve", 7, "firebreak-x-1"))
+    for n in range(230):  # newer messages push the ask onto the history's second page
+        chat.post("general", f"chatter {n}")
+
+    assert chat.find_message("general", "firebreak-x-1") == asked  # a name: resolved to an id
+    assert chat.find_message(asked.channel, "firebreak-x-2") is None
+    history = [r for r in sb.requests("slack") if r.path.endswith("conversations.history")]
+    assert {r.body["channel"] for r in history} == {asked.channel}  # Slack wants the id
+    with pytest.raises(IntegrationError, match="channel_not_found"):
+        chat._call(
+            "conversations.history", lambda: chat._client.conversations_history(channel="general")
+        )

@@ -28,6 +28,11 @@ steps:
     uses: slack.create_channel
     with: {name: "crisis-${{ incident.number }}", invite: [crisis-lead]}
     retry: {attempts: 3, backoff: 20m}
+  - id: brief
+    uses: slack.post
+    needs: [war_room]
+    with: {channel: "${{ steps.war_room.channel }}", text: "Briefing: what we know so far"}
+    retry: {attempts: 3, backoff: 20m}
   - id: epic
     uses: jira.create_epic
     with: {summary: "Crisis ${{ incident.number }}: ${{ incident.title }}", labels: [crisis]}
@@ -98,17 +103,20 @@ def test_a_war_room_and_issues_made_during_a_lost_answer_are_adopted(
     sandboxed, db: Engine, tmp_path: Path
 ) -> None:
     sandboxed.slow("slack", r"conversations\.create", seconds=STALL, times=1)
+    sandboxed.slow("slack", r"chat\.postMessage", seconds=STALL, times=1)
     # The epic's request, then (its retry finds it without a request) the first task's.
     sandboxed.slow("jira", r"POST /rest/api/2/issue$", seconds=STALL, times=2)
 
     incident_id, said = run(db, tmp_path)
 
     assert said.startswith("succeeded"), said
-    assert said.count("already done before the interruption") == 3, said
+    assert said.count("already done before the interruption") == 4, said
     slack = sandboxed.requests("slack")
     assert sum(r.path.endswith("conversations.create") for r in slack) == 1
     rooms = [c for c in sandboxed.state("slack")["channels"] if c["name"].startswith("crisis-1-")]
     assert len(rooms) == 1 and "firebreak-" in rooms[0]["purpose"]["value"], rooms
+    briefs = [m for m in sandboxed.state("slack")["messages"] if m["text"].startswith("Briefing")]
+    assert len(briefs) == 1, briefs
     created = [r.body["fields"] for r in sandboxed.requests("jira") if r.method == "POST"]
     summaries = Counter(f["summary"] for f in created if "summary" in f)
     assert summaries == Counter(
