@@ -14,7 +14,7 @@ from api import openapi
 from api.deps import Launcher
 from api.launching import default_launcher
 from api.middleware import BodyLimit, CatchAll
-from api.routers import accounts, health, incidents, signals, slack
+from api.routers import accounts, controls, health, incidents, signals, slack
 from api.sweeper import RunSweeper
 from firebreak.settings import Settings, get_settings
 from firebreak.signals.ingest import Ingestor, build_detection, load_triggers
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     app.include_router(health.router)
     app.include_router(signals.router)
     app.include_router(incidents.router)
+    app.include_router(controls.router)
     app.include_router(slack.router)
     app.include_router(accounts.router)
     openapi.install(app, extra_schemas={"SignalIn": SignalIn})  # signals are read raw, for speed

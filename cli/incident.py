@@ -1,9 +1,11 @@
-"""CLI: `firebreak incident declare|resume|list|timeline`: crisis leads and reviewers."""
+"""CLI: `firebreak incident declare|resume|list|timeline|resolve|reopen|severity|note`: crisis
+leads and reviewers."""
 
 from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -11,7 +13,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from cli.common import console, database, fail
-from firebreak import incidents
+from firebreak import controls, incidents
 from firebreak.incidents import SEVERITIES
 from firebreak.playbook.runs import HELD_KIND
 from firebreak.settings import get_settings
@@ -136,6 +138,71 @@ def register(app: typer.Typer) -> None:
                 i.title,
             )
         console.print(table)
+
+    def _control(action: str, apply: Callable[[Session, str], Incident], by: str | None) -> None:
+        actor = by or getpass.getuser()
+        with Session(database(), expire_on_commit=False) as session:
+            try:
+                incident = apply(session, actor)
+            except controls.ControlError as exc:
+                fail(str(exc))
+            session.commit()
+        console.print(
+            f"Incident {incident.id} {action} by {actor}: {incident.status}, {incident.severity}."
+        )
+
+    by_option = typer.Option(None, "--by", help="Who acts (default: your login).")
+
+    @group.command("resolve")
+    def resolve(
+        incident_id: int = typer.Argument(...),
+        summary: str = typer.Option(..., "--summary", "-m", help="What happened, how it ended."),
+        by: str = by_option,
+    ) -> None:
+        """Resolve an incident with a summary for the timeline."""
+        _control(
+            "resolved",
+            lambda s, who: controls.resolve(s, incident_id, actor=who, summary=summary),
+            by,
+        )
+
+    @group.command("reopen")
+    def reopen(
+        incident_id: int = typer.Argument(...),
+        reason: str = typer.Option(..., "--reason", "-m"),
+        by: str = by_option,
+    ) -> None:
+        """Reopen a resolved incident, with the reason."""
+        _control(
+            "reopened", lambda s, who: controls.reopen(s, incident_id, actor=who, reason=reason), by
+        )
+
+    @group.command("severity")
+    def severity(
+        incident_id: int = typer.Argument(...),
+        level: str = typer.Argument(..., help="sev1 (gravest) .. sev4."),
+        reason: str = typer.Option(..., "--reason", "-m"),
+        by: str = by_option,
+    ) -> None:
+        """Raise or lower an incident's severity, with the reason."""
+        _control(
+            "changed",
+            lambda s, who: controls.set_severity(
+                s, incident_id, actor=who, severity=level, reason=reason
+            ),
+            by,
+        )
+
+    @group.command("note")
+    def note(
+        incident_id: int = typer.Argument(...),
+        text: str = typer.Argument(..., help="The note."),
+        by: str = by_option,
+    ) -> None:
+        """Add a note to an incident's timeline."""
+        _control(
+            "noted", lambda s, who: controls.add_note(s, incident_id, actor=who, text=text), by
+        )
 
     @group.command("timeline")
     def timeline(

@@ -88,3 +88,32 @@ def test_serve_on_a_fresh_install_creates_the_first_admin_once(
         assert admin is not None and admin.must_change_password and admin.roles == ["admin"]
     _first_admin(get_settings())
     assert capsys.readouterr().out == ""  # a second start creates nobody, prints nothing
+
+
+def test_incident_controls_from_the_command_line(home: Path) -> None:
+    from firebreak import incidents
+
+    engine = engine_for(get_settings().effective_database_url)
+    with Session(engine) as session:
+        incident, _ = incidents.open_or_escalate(
+            session, title="Outage", playbook="storm", scope="acme", severity="sev2"
+        )
+        session.commit()
+        incident_id = str(incident.id)
+    code, out = run("incident", "severity", incident_id, "sev1", "-m", "press", "--by", "lena")
+    assert code == 0 and "changed by lena: open, sev1" in out
+    code, out = run("incident", "severity", incident_id, "sev7", "-m", "x")
+    assert code == 1 and "'sev7' is not one of sev1" in out
+    code, out = run("incident", "note", incident_id, "CEO briefed", "--by", "lena")
+    assert code == 0
+    code, out = run("incident", "resolve", incident_id, "-m", "Fixed", "--by", "lena")
+    assert code == 0 and "resolved by lena: resolved" in out
+    code, out = run("incident", "resolve", "999", "-m", "Fixed")
+    assert code == 1 and "No incident with id 999" in out
+    with Session(engine) as session:
+        events = [(e.kind, e.actor) for e in incidents.timeline(session, int(incident_id))]
+    assert events[1:] == [
+        ("severity.raised", "lena"),
+        ("note", "lena"),
+        ("incident.resolved", "lena"),
+    ]
