@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar
 
 import requests
 from jira import JIRA, JIRAError
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from firebreak.ports import IntegrationError, IssueRef, IssueStatus, TaskSpec
 from integrations.policy import DEFAULT_POLICY, RetryPolicy
@@ -86,15 +87,17 @@ class JiraTracker:
         )
         # No server-info call at construction: a misconfigured URL shows up on first use, as an
         # IntegrationError, instead of failing whoever merely builds the adapter.
+        # The client's own retries would come back before a long Retry-After (it caps the wait
+        # and jitters it): ours honour it when short and leave a longer one to the playbook.
         self._client = JIRA(
             server=self.url,
             get_server_info=False,
-            max_retries=policy.retries,
+            max_retries=0,
             timeout=policy.timeout,
             options={"check_update": False},
             **auth,
         )
-        self._client._session.max_retry_delay = policy.max_delay  # type: ignore[assignment]
+        self._policy = policy
         if flavour == "cloud":
             # What server info would have told the client: it then searches with /search/jql.
             self._client.deploymentType = "Cloud"
@@ -282,8 +285,32 @@ class JiraTracker:
         return IssueRef(key=issue.key, url=f"{self.url}/browse/{issue.key}")
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
+        """`call`, retried briefly on a rate limit, a 503 or a lost connection (`policy`)."""
+        policy = self._policy
+
+        def quick(exc: BaseException) -> bool:
+            if isinstance(exc, requests.ConnectionError):
+                return True
+            if isinstance(exc, JIRAError) and exc.status_code in (429, 503):
+                asked = _retry_after(getattr(exc, "response", None))
+                return asked is None or asked <= policy.max_delay
+            return False
+
+        def pause(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            asked = _retry_after(getattr(exc, "response", None))
+            if asked is not None:
+                return asked
+            return float(min(policy.max_delay, 0.5 * 2 ** (state.attempt_number - 1)))
+
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.retries + 1),
+            wait=pause,
+            retry=retry_if_exception(quick),
+            reraise=True,
+        )
         try:
-            return call()
+            return retrying(call)
         except JIRAError as e:
             status = e.status_code or 0
             hint = f" ({self._auth_hint()})" if status == 401 else ""

@@ -94,9 +94,10 @@ STORMS: dict[str, dict[str, Any]] = {
 # Requests the client itself makes per try (QUICK retries once where the client retries that
 # status), so a storm of `tries` engine attempts is this many faulty answers.
 PER_TRY = {
-    ("slack", "429"): 1,  # Retry-After beyond the adapter's cap: straight to the engine
+    # Retry-After beyond the adapter's cap: straight to the engine, no early retry.
+    ("slack", "429"): 1,
+    ("jira", "429"): 1,
     ("jira", "500"): 1,
-    ("jira", "503"): 1,  # the Jira client retries a 503 itself only when it says Retry-After
 }
 
 

@@ -283,6 +283,18 @@ def test_rate_limit_is_retried_then_succeeds(sb: Sandbox, tracker: JiraTracker) 
     assert [i["key"] for i in sb.state("jira")["issues"]] == [epic.key]
 
 
+def test_a_long_retry_after_is_not_cut_short_but_left_to_the_playbook(
+    sb: Sandbox, tracker: JiraTracker
+) -> None:
+    sb.fail("jira", r"POST /rest/api/2/issue$", status=429, retry_after=10, times=1)
+    with pytest.raises(IntegrationError) as caught:
+        tracker.create_epic("Storm")
+    # The Jira client alone would have come back within its 5 s cap; nothing is asked again here.
+    assert [r.fault for r in sb.requests("jira") if r.method == "POST"] == ["429"]
+    assert caught.value.retryable and caught.value.retry_after == 10
+    assert sb.state("jira")["issues"] == []
+
+
 def test_outage_exhausts_retries_into_a_clear_retryable_error(
     sb: Sandbox, tracker: JiraTracker
 ) -> None:
