@@ -38,15 +38,20 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     sweeper = RunSweeper(settings) if resume_on_start else None
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ingestor.start()
         if sweeper is not None:
             sweeper.start()
         try:
             yield
         finally:
+            # Graceful shutdown: no new runs, in-flight steps get a bounded grace, runs left
+            # waiting are resumed by the next start (never marked crashed).
             if sweeper is not None:
                 sweeper.stop()
+                # `firebreak serve` exits next; elsewhere (tests) later runs must still wait.
+                exiting = getattr(app.state, "exit_after_shutdown", False)
+                _stop_runs(settings.shutdown_grace_seconds, exiting=exiting)
             ingestor.close()
 
     app = FastAPI(
@@ -71,6 +76,14 @@ def create_app(settings: Settings | None = None, launcher: Launcher | None = Non
     app.add_middleware(BodyLimit)
     app.add_middleware(CatchAll)
     return app
+
+
+def _stop_runs(grace_seconds: float, *, exiting: bool) -> None:
+    try:
+        from flows.launcher import stop_runs
+    except ImportError:
+        return
+    stop_runs(grace_seconds, exiting=exiting)
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -43,8 +43,26 @@ def register(app: typer.Typer) -> None:
             api = create_app(settings)
         except Exception as exc:
             fail(f"cannot start the API: {exc}")
+        api.state.exit_after_shutdown = True  # parked runs stay parked until the exit below
         console.print(f"Firebreak API on http://{host}:{port} (docs: /docs)", highlight=False)
         uvicorn.run(api, host=host, port=port, log_level="info")
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """After uvicorn's graceful shutdown: stop Prefect's ephemeral server (if a run started one)
+    and exit without waiting for parked playbook threads or Prefect's worker threads, which
+    would otherwise hold the process until their timers fire."""
+    import os
+    import sys
+
+    if "flows" in sys.modules:
+        from flows.prefect_server import stop_ephemeral_servers
+
+        stop_ephemeral_servers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _first_admin(settings: Settings) -> None:

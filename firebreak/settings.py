@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     fault_budget_seconds: float = Field(default=900.0, gt=0)
     # A running API looks for interrupted and never-started runs this often (not only at start-up).
     run_sweep_seconds: float = Field(default=30.0, gt=0)
+    # On SIGTERM/Ctrl-C, in-flight steps get up to this long before the API exits; a run parks
+    # at its next wait (gate, timer) and the next start resumes it.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
 
     # War rooms are named `<prefix><playbook's name>-<installation id>`, so `crisis-7` of one
     # installation never meets an archived `crisis-7` or a second environment's. The id defaults

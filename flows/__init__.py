@@ -43,3 +43,7 @@ def configure_prefect() -> None:
 
 
 configure_prefect()
+
+from flows import prefect_server  # noqa: E402  (configured above before Prefect is imported)
+
+prefect_server.install()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +17,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from firebreak import incidents
-from firebreak.playbook import runs
+from firebreak.playbook import runs, runtime
 from firebreak.settings import Settings, get_settings
 from firebreak.store.db import engine_for, session_scope
 
@@ -64,6 +65,8 @@ def run_incident_flow(incident_id: int, *, resume: bool = False, claimed: bool =
         state = run_playbook(incident_id, resume=resume, return_state=True)
         if state.is_completed():
             return str(state.result())
+        if runtime.stopping():  # a shutdown interrupted it: resumable, not crashed
+            return "interrupted by a shutdown"
         try:
             state.result()
         except Exception as exc:  # the run failed before the engine could record why
@@ -90,6 +93,32 @@ def launch_incident(
     )
     thread.start()
     return thread
+
+
+def stop_runs(grace_seconds: float, *, exiting: bool = True) -> list[int]:
+    """On a graceful shutdown: let in-flight steps go on for up to `grace_seconds`; a run parks
+    at its next wait (gate, timer, back-off) and is resumed by the next process. Returns the
+    incidents whose runs are still alive (parked or busy) when the grace ends.
+
+    `exiting=False` (an app stopped inside a longer-lived process, as in tests): waits on the
+    clock work again afterwards for runs started later; the parked ones stay parked.
+    """
+    runtime.stop_waiting()
+    try:
+        return _wait_for_runs(grace_seconds)
+    finally:
+        if not exiting:
+            runtime.resume_waiting()
+
+
+def _wait_for_runs(grace_seconds: float) -> list[int]:
+    deadline = time.monotonic() + grace_seconds
+    while alive_incidents() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = sorted(alive_incidents())
+    if left:
+        log.warning("shutting down: incidents %s will resume at the next start", left)
+    return left
 
 
 @dataclass

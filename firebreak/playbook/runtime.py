@@ -126,6 +126,25 @@ class Runtime(Protocol):
     def close_gate(self, gate_id: int, status: str) -> None: ...
 
 
+# Set on a graceful shutdown: a run that next waits on the wall clock (a gate, a timer, a retry's
+# back-off) parks there instead, so it starts nothing more and stays resumable by the next process.
+_stopping = threading.Event()
+
+
+def stop_waiting() -> None:
+    """From now on, every wait on a `SystemClock` parks until the process exits."""
+    _stopping.set()
+
+
+def resume_waiting() -> None:
+    """Waits started from now on run normally again (runs already parked stay parked)."""
+    _stopping.clear()
+
+
+def stopping() -> bool:
+    return _stopping.is_set()
+
+
 class SystemClock:
     """Wall time, optionally scaled (`time_scale=60`: a playbook minute lasts one second)."""
 
@@ -141,7 +160,8 @@ class SystemClock:
         return self._start_real + elapsed * self._scale
 
     def sleep(self, seconds: float) -> None:
-        threading.Event().wait(max(0.0, seconds) / self._scale)
+        if _stopping.wait(max(0.0, seconds) / self._scale):
+            threading.Event().wait()  # parked: the process is shutting down
 
 
 class VirtualClock:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any, Protocol
 
+from firebreak.lifeline import watch_parent
 from firebreak.signals.parsing import parse_body
 from firebreak.signals.schema import SignalIn
 from firebreak.store.models import utcnow
@@ -105,6 +106,8 @@ _worker_preparer: Preparer | None = None
 
 def _start_worker() -> None:
     global _worker_preparer
+    # The API may be SIGKILLed: the worker must not outlive it.
+    watch_parent()
     _worker_preparer = Preparer(default_triager())
 
 
