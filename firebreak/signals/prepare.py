@@ -45,7 +45,8 @@ def default_triager() -> TriagePort | None:
 
 
 class Preparer:
-    """Validated signals -> rows for the `signal` table, triaged (label, kind, priority)."""
+    """Validated signals -> rows for the `signal` table, triaged (label, kind, priority,
+    category)."""
 
     def __init__(self, triager: TriagePort | None) -> None:
         self.triager = triager
@@ -75,7 +76,7 @@ class Preparer:
     def _row(self, signal: SignalIn, now: Any) -> dict[str, Any]:
         row = dict(signal.__dict__)  # the validated fields; a copy, cheaper than model_dump()
         row["received_at"] = now
-        row["label"] = row["kind"] = row["priority"] = None
+        row["label"] = row["kind"] = row["priority"] = row["category"] = None
         given = signal.sentiment
         if self.triager is not None and signal.text:
             scored = self.triager.score(
@@ -83,6 +84,7 @@ class Preparer:
             )
             row["kind"] = scored.kind
             row["priority"] = scored.priority
+            row["category"] = scored.category
             # A sentiment sent by the client (its own model) wins over ours.
             row["sentiment"] = scored.sentiment if given is None else given
             row["label"] = scored.label if given is None else label_of(given)

@@ -47,6 +47,8 @@ class Signal(SQLModel, table=True):
     label: str | None = Field(default=None, max_length=16)
     kind: str | None = Field(default=None, max_length=16)
     priority: float | None = None
+    # What a complaint or venting post is about (firebreak/triage/categories.py); else None.
+    category: str | None = Field(default=None, max_length=32)
 
 
 class IncidentStatus(StrEnum):
