@@ -13,10 +13,11 @@ from firebreak.triage.evaluation import evaluate, load_examples
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
-# split: (label accuracy floor, kind accuracy floor); measured 92.3%/90.7% held-out, 94%/94% dev
+# split: (label accuracy floor, kind accuracy floor); measured with the learned model 95.1%/92.3%
+# held-out, 99.6%/97.8% dev (dev is now training data: its floor guards the fit, not generalisation)
 FLOORS = {
-    "triage_eval_heldout.csv": (0.88, 0.86),
-    "triage_eval_dev.csv": (0.90, 0.90),
+    "triage_eval_heldout.csv": (0.91, 0.88),
+    "triage_eval_dev.csv": (0.95, 0.94),
 }
 
 
