@@ -104,8 +104,9 @@ class Detector:
         """How much signal history `rebuild` needs to restore this detector's state."""
         longest = max(rule.within for rule in self._rules.values())
         longest = max(longest, self.trigger.cooldown)
-        if self.trigger.spike is not None:
-            longest = max(longest, self.trigger.spike.baseline, timedelta(days=REBUILD_SPIKE_DAYS))
+        for rule in (self.trigger.spike, self.trigger.burst):
+            if rule is not None:
+                longest = max(longest, rule.baseline, timedelta(days=REBUILD_SPIKE_DAYS))
         return longest
 
     def observe(self, signal: Mapping[str, Any]) -> Alert | None:
@@ -140,14 +141,17 @@ class Detector:
         reach = signal.get("author_reach") or 0
         negative = signal.get("label") == "negative"
         persist = self._persist
+        last = state.last_alert
         fired: LiveRule | None = None
         for rule in state.rules:
             above = rule.update(timestamp, weight, reach, negative)
-            if rule.persisted(above) >= persist and fired is None:
-                fired = rule
+            if rule.persisted(above) >= (rule.persist or persist) and fired is None:
+                # A rule with its own cooldown (a fast burst rule) is held back only by an
+                # alert within it, so a slow alert hours ago does not hide a new burst.
+                cooldown = self._cooldown if rule.cooldown is None else rule.cooldown
+                if last is None or timestamp - last >= cooldown:
+                    fired = rule
         if fired is None:
-            return None
-        if state.last_alert is not None and timestamp - state.last_alert < self._cooldown:
             return None
         state.last_alert = timestamp
         return self._alert(fired, timestamp, scope, signal)

@@ -8,20 +8,30 @@ from __future__ import annotations
 import math
 
 from firebreak.detection.baseline import SeasonalBaseline
-from firebreak.detection.spec import NegativeShareRule, ReachRule, SpikeRule, ThresholdRule
-from firebreak.detection.windows import WindowSums
+from firebreak.detection.spec import (
+    BurstRule,
+    NegativeShareRule,
+    ReachRule,
+    SpikeRule,
+    ThresholdRule,
+)
+from firebreak.detection.windows import BUCKETS_PER_WINDOW, WindowSums
 
 
 class LiveRule:
     """Base: a window over `within`, a test on it, and the run of consecutive buckets above."""
 
     name = "rule"
-    __slots__ = ("last_above", "streak", "sums")
+    __slots__ = ("cooldown", "last_above", "persist", "streak", "sums")
 
-    def __init__(self, within_seconds: float) -> None:
-        self.sums = WindowSums(within_seconds)
+    def __init__(self, within_seconds: float, buckets: int = BUCKETS_PER_WINDOW) -> None:
+        self.sums = WindowSums(within_seconds, buckets)
         self.streak = 0
         self.last_above: int | None = None
+        self.persist: int | None = None
+        """Consecutive buckets above before firing; None: the trigger's `persist`."""
+        self.cooldown: float | None = None
+        """Seconds since the scope's last alert before this rule may fire; None: the trigger's."""
 
     def update(self, timestamp: float, weight: float, reach: float, negative: bool) -> bool:
         """Count the signal; True when the rule is above its line after it."""
@@ -123,14 +133,19 @@ class LiveSpike(LiveRule):
         "sustained",
     )
 
-    def __init__(self, rule: SpikeRule) -> None:
-        super().__init__(rule.within.total_seconds())
+    def __init__(self, rule: SpikeRule | BurstRule) -> None:
+        burst = isinstance(rule, BurstRule)
+        super().__init__(rule.within.total_seconds(), rule.buckets if burst else BUCKETS_PER_WINDOW)
         self.factor = rule.factor
         self.min_count = rule.min_count
         self.deviations = rule.deviations
         self.deviation: float | None = None
-        self.sustained = rule.sustained
-        self.slack = rule.slack
+        self.sustained = 0.0 if isinstance(rule, BurstRule) else rule.sustained
+        self.slack = 1.0 if isinstance(rule, BurstRule) else rule.slack
+        if isinstance(rule, BurstRule):
+            self.persist = rule.persist
+            if rule.cooldown is not None:
+                self.cooldown = rule.cooldown.total_seconds()
         self.excess = 0.0
         self.baseline = SeasonalBaseline(
             rule.baseline.total_seconds(), step_seconds=self.sums.bucket_seconds
@@ -183,11 +198,19 @@ class LiveSpike(LiveRule):
         return self.sums.count, self.baseline.expected(timestamp)
 
 
+class LiveBurst(LiveSpike):
+    """The spike test on a short window with its own persistence (see `BurstRule`)."""
+
+    name = "burst"
+    __slots__ = ()
+
+
 def live_rules(rules: dict[str, object]) -> list[LiveRule]:
     """Fresh live state for a trigger's rules (one set per scope)."""
     makers = {
         "threshold": LiveThreshold,
         "spike": LiveSpike,
+        "burst": LiveBurst,
         "reach": LiveReach,
         "negative_share": LiveNegativeShare,
     }

@@ -74,6 +74,30 @@ class SpikeRule(_Rule):
     )
 
 
+class BurstRule(_Rule):
+    """A fast spike: the same test as `spike` (seasonal expectation, usual log deviation) on a
+    short window, with its own `persist`, for bursts that must be caught in minutes.
+
+    `within` is cut into `buckets` buckets (default 6: 5-minute buckets over 30 minutes, the
+    cadence of a volume series); `persist` counts consecutive buckets above and overrides the
+    trigger's, so a slow rule can demand an hour while this one answers in ten minutes.
+    """
+
+    factor: float = Field(gt=1)
+    baseline: Duration = timedelta(hours=24)
+    min_count: float = Field(default=0, ge=0)
+    within: Duration = timedelta(minutes=30)
+    deviations: float = Field(default=0, ge=0)
+    buckets: int = Field(default=6, ge=2, le=60)
+    persist: int = Field(default=2, ge=1)
+    cooldown: Duration | None = Field(
+        default=None,
+        description="Held back only by an alert within this (any rule's); the trigger's when"
+        " absent. Shorter than a slow rule's cooldown, a false alarm or a slow rise earlier in"
+        " the day does not hide a new burst",
+    )
+
+
 class ReachRule(_Rule):
     """Summed author reach (followers) of matching signals within `within` at least `total`."""
 
@@ -102,6 +126,7 @@ class Trigger(BaseModel):
     )
     threshold: ThresholdRule | None = None
     spike: SpikeRule | None = None
+    burst: BurstRule | None = None
     reach: ReachRule | None = None
     negative_share: NegativeShareRule | None = None
     persist: int = Field(default=1, ge=1, description="Consecutive windows above before firing")
@@ -141,11 +166,12 @@ class Trigger(BaseModel):
     def _at_least_one_rule(self) -> Trigger:
         if not self.rules():
             raise ValueError(
-                "a trigger needs at least one rule: threshold, spike, reach or negative_share"
+                "a trigger needs at least one rule: threshold, spike, burst, reach or"
+                " negative_share"
             )
         return self
 
     def rules(self) -> dict[str, Any]:
         """The rules given, by name, in a fixed order."""
-        names = ("threshold", "spike", "reach", "negative_share")
+        names = ("threshold", "spike", "burst", "reach", "negative_share")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
