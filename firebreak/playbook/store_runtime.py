@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from firebreak import gates, incidents
@@ -36,11 +37,23 @@ class StoreIncident:
         self._engine = engine
         self.id: int = incident.id
         self.title = incident.title
-        self.severity = incident.severity
+        self._severity = incident.severity
         self.scope = incident.scope
         self.playbook = incident.playbook
         self.opened_at: datetime = incident.opened_at
         self.inputs: dict[str, Any] = dict(incident.inputs or {})
+
+    @property
+    def severity(self) -> str:
+        """Read at each use: a lead who raises severity mid-run is seen by the steps not yet run."""
+        try:
+            with Session(self._engine) as session:
+                row = session.get(Incident, self.id)
+                if row is not None:
+                    self._severity = row.severity
+        except SQLAlchemyError:  # a busy database must not fail a step: the last one known
+            pass
+        return self._severity
 
     def set_severity(self, severity: str) -> None:
         with session_scope(self._engine) as session:
@@ -55,7 +68,7 @@ class StoreIncident:
                 f"Severity changed from {before} to {severity}",
                 data={"from": before, "to": severity},
             )
-        self.severity = severity
+        self._severity = severity
 
     def resolve(self, reason: str) -> None:
         with session_scope(self._engine) as session:
